@@ -1,0 +1,129 @@
+#include "actors/txn_log/txn_log_actor.hpp"
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/txn_log/txn_log_messages.hpp"
+
+namespace zkd::txn_log {
+
+namespace {
+
+struct appender {
+  caf::strong_actor_ptr who;
+  int64_t zxid = 0; // highest zxid this appender has in the pending batch
+};
+
+struct log_state {
+  std::shared_ptr<log_writer> writer;
+  std::vector<appender> pending; // usually one: the leader
+  bool flush_scheduled = false;
+  static inline const char* name = "txn_log";
+};
+
+using log_actor = caf::stateful_actor<log_state>;
+
+// Tells everyone waiting that their records will never be durable, then
+// stops with an error so that monitors (the peer) see why.
+void die(log_actor* self, const log_error& err,
+         const caf::strong_actor_ptr& also) {
+  spdlog::critical("txn_log: {}; no further writes are acknowledged",
+                   err.message);
+  auto& st = self->state;
+  auto notify = [&](const caf::strong_actor_ptr& who) {
+    if (who)
+      self->send(caf::actor_cast<caf::actor>(who), log_failed{err.message});
+  };
+  bool also_done = !also;
+  for (auto& a : st.pending) {
+    notify(a.who);
+    also_done = also_done || a.who == also;
+  }
+  if (!also_done)
+    notify(also);
+  st.pending.clear();
+  self->quit(caf::make_error(caf::sec::runtime_error, err.message));
+}
+
+caf::behavior txn_log_actor(log_actor* self,
+                            std::shared_ptr<log_writer> writer) {
+  self->state.writer = writer;
+  // The state is gone by the time attached functors run; hold the writer.
+  self->attach_functor([writer] { writer->close(); });
+  return {
+      [=](log_append& batch) {
+        auto& st = self->state;
+        auto& sender = self->current_sender();
+        int64_t top = 0;
+        for (auto& e : batch.entries) {
+          if (auto err = st.writer->append(e.zxid, e.payload)) {
+            die(self, *err, sender);
+            return;
+          }
+          top = e.zxid;
+        }
+        if (batch.entries.empty())
+          return;
+        if (sender) {
+          auto it =
+              std::find_if(st.pending.begin(), st.pending.end(),
+                           [&](const appender& a) { return a.who == sender; });
+          if (it == st.pending.end())
+            st.pending.push_back(appender{sender, top});
+          else
+            it->zxid = top;
+        }
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, log_flush_atom::value);
+        }
+      },
+      [=](log_flush_atom) {
+        auto& st = self->state;
+        st.flush_scheduled = false;
+        if (auto err = st.writer->sync()) {
+          die(self, *err, nullptr);
+          return;
+        }
+        for (auto& a : st.pending)
+          self->send(caf::actor_cast<caf::actor>(a.who), log_durable{a.zxid});
+        st.pending.clear();
+      },
+      [=](log_stats_atom) {
+        auto& w = *self->state.writer;
+        const auto& s = w.stats();
+        return log_stats{s.appends, s.writes, s.fsyncs, s.bytes_written,
+                         w.durable_zxid()};
+      },
+  };
+}
+
+} // namespace
+
+caf::expected<caf::actor> spawn_txn_log(caf::actor_system& sys,
+                                        const std::string& dir,
+                                        const writer_options& opts) {
+  auto writer = std::make_shared<log_writer>();
+  if (auto err = writer->open(dir, opts))
+    return caf::make_error(caf::sec::runtime_error, err->message);
+  if (!writer->recovery_warning().empty())
+    spdlog::warn("txn_log: {}", writer->recovery_warning());
+  if (!opts.fsync)
+    spdlog::warn("txn_log: fsync is off; acknowledged writes are not durable");
+  spdlog::info("txn_log: {} opened, last zxid {:#x}", dir, writer->last_zxid());
+  return spawn_txn_log_actor(sys, std::move(writer));
+}
+
+caf::actor spawn_txn_log_actor(caf::actor_system& sys,
+                               std::shared_ptr<log_writer> writer,
+                               bool detached) {
+  if (detached)
+    return sys.spawn<caf::detached>(txn_log_actor, std::move(writer));
+  return sys.spawn(txn_log_actor, std::move(writer));
+}
+
+} // namespace zkd::txn_log
