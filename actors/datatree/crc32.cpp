@@ -1,0 +1,49 @@
+#include "actors/datatree/crc32.hpp"
+
+#include <array>
+
+namespace zkd::datatree {
+
+namespace {
+
+// Slicing-by-4 tables for the reflected polynomial 0xEDB88320.
+struct tables {
+  std::array<std::array<uint32_t, 256>, 4> t{};
+  tables() {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (size_t s = 1; s < 4; ++s)
+        t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
+  }
+};
+
+const tables& crc_tables() {
+  static const tables instance;
+  return instance;
+}
+
+} // namespace
+
+uint32_t crc32_update(uint32_t crc, const void* data, size_t n) noexcept {
+  auto& t = crc_tables().t;
+  auto p = static_cast<const unsigned char*>(data);
+  uint32_t c = ~crc;
+  while (n >= 4) {
+    c ^= uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16)
+         | (uint32_t{p[3]} << 24);
+    c = t[3][c & 0xFF] ^ t[2][(c >> 8) & 0xFF] ^ t[1][(c >> 16) & 0xFF]
+        ^ t[0][c >> 24];
+    p += 4;
+    n -= 4;
+  }
+  while (n-- > 0)
+    c = (c >> 8) ^ t[0][(c ^ *p++) & 0xFF];
+  return ~c;
+}
+
+} // namespace zkd::datatree

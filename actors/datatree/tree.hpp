@@ -1,0 +1,313 @@
+// ZooKeeper's DataTree as a pure state machine: znodes with data, Stat and
+// ACL, the session table and the ephemerals per session. Reads answer from
+// it; committed txns change it through apply(), which returns the reply's
+// outcome and the watch triggers as data. No clock, no I/O, no CAF.
+//
+// Stat semantics are ZooKeeper 3.8's, including its oddities:
+// - the stored cversion counts child *creates*; the cversion a client sees
+//   is stored * 2 - numChildren (DataNode.copyStat), so a delete shows as +1
+//   on the visible cversion without changing what sequence numbers derive
+//   from (prep uses the stored value);
+// - a new znode's pzxid is its czxid; create and delete set the parent's
+//   pzxid (only ever raising it), setData and setACL leave it alone;
+// - "/" starts with visible cversion -1 and "/zookeeper" with -2 (their
+//   children exist without creates), "/zookeeper/config" with aversion -1
+//   and a read-only ACL;
+// - ephemeralOwner of a container or TTL node reads as 0;
+// - "" is an alias of "/" for reads, as in ZooKeeper's node map.
+//
+// Memory: every znode is one allocation holding its stat, path and data,
+// linked to its siblings (no per-parent container), indexed by an
+// open-addressing table of tagged pointers; identical ACL lists are shared
+// through a reference-counted cache (ZooKeeper's ReferenceCountedACLCache).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/datatree/acl.hpp"
+#include "messages/txn/txn.hpp"
+#include "messages/wire/protocol.hpp"
+#include "messages/wire/records.hpp"
+
+namespace zkd::datatree {
+
+// ZooKeeper's StatPersisted: the stat as stored. `cversion` counts child
+// creates; dataLength and numChildren are not stored.
+struct stat_persisted {
+  int64_t czxid = 0;
+  int64_t mzxid = 0;
+  int64_t ctime = 0;
+  int64_t mtime = 0;
+  int32_t version = 0;
+  int32_t cversion = 0;
+  int32_t aversion = 0;
+  int64_t ephemeral_owner = 0;
+  int64_t pzxid = 0;
+  bool operator==(const stat_persisted& o) const;
+};
+
+// ephemeralOwner of container nodes (EphemeralType.CONTAINER_EPHEMERAL_OWNER).
+constexpr int64_t container_owner = INT64_MIN;
+
+// True if `owner` marks a TTL node (EphemeralType with extended types
+// enabled: top byte 0xff, TTL feature bits 0).
+bool is_ttl_owner(int64_t owner) noexcept;
+
+// The ephemeralOwner a TTL node stores for `ttl_ms` (EphemeralType.TTL).
+int64_t ttl_owner(int64_t ttl_ms) noexcept;
+
+// The largest TTL ZooKeeper accepts (EphemeralType.TTL.maxValue()).
+constexpr int64_t max_ttl_ms = 0x000000ffffffffffLL;
+
+// A watch trigger: fire the watches of `path` for event `type`. A
+// node_deleted fires both the data and the child watches of the path
+// (DataTree.deleteNode triggers dataWatches and childWatches).
+struct trigger {
+  std::string path;
+  wire::event_type type = wire::event_type::none;
+  bool operator==(const trigger& o) const {
+    return path == o.path && type == o.type;
+  }
+};
+
+// The outcome of one op of a multi, as FinalRequestProcessor turns it into
+// an OpResult: `type` is create (CreateResult with path), create2 /
+// createTTL / createContainer (path and stat), delete / deleteContainer,
+// setData (stat), check, or error (ErrorResult with err).
+struct op_result {
+  int32_t type = 0;
+  wire::err err = wire::err::ok;
+  std::string path;
+  wire::stat stat;
+};
+
+// What applying a committed txn produced.
+struct apply_result {
+  wire::err err = wire::err::ok; // the reply header's err
+  std::string path;              // create*: the created path
+  std::optional<wire::stat> stat; // create2/TTL/container, setData, setACL
+  std::vector<op_result> multi;  // multi: one per op
+  std::vector<trigger> triggers; // in ZooKeeper's order
+};
+
+struct data_result {
+  wire::err err = wire::err::ok;
+  wire::opt_bytes data;
+  wire::stat stat;
+};
+
+struct stat_result {
+  wire::err err = wire::err::ok;
+  wire::stat stat;
+};
+
+struct children_result {
+  wire::err err = wire::err::ok;
+  std::vector<std::string> children; // sorted (ZooKeeper: hash order)
+  wire::stat stat;
+};
+
+struct acl_result {
+  wire::err err = wire::err::ok;
+  std::vector<wire::acl> acl;
+  wire::stat stat;
+};
+
+struct count_result {
+  wire::err err = wire::err::ok;
+  int32_t count = 0;
+};
+
+// What prep needs to know of an existing znode.
+struct node_view {
+  stat_persisted stat;
+  int32_t num_children = 0;
+  int32_t data_length = 0;
+  // Owned by the tree; valid until the next apply().
+  const std::vector<wire::acl>* acl = nullptr;
+};
+
+class tree {
+public:
+  // A fresh tree: "/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"
+  // exactly as a fresh ZooKeeper 3.8 has them.
+  tree();
+  ~tree();
+  tree(const tree&) = delete;
+  tree& operator=(const tree&) = delete;
+
+  // -- reads (FinalRequestProcessor) -----------------------------------------
+  // Each checks the node exists (no_node) and then its ACL against `who`
+  // (no_auth) where ZooKeeper does. Paths are not validated: a malformed
+  // path simply does not exist.
+
+  // getData: READ.
+  data_result get_data(std::string_view path, const auth_ids& who) const;
+  // exists: no ACL check; a path containing NUL is bad_arguments.
+  stat_result exists(std::string_view path) const;
+  // getChildren / getChildren2: READ.
+  children_result get_children(std::string_view path,
+                               const auth_ids& who) const;
+  // getACL: READ or ADMIN; without ADMIN, digest ids read "user:x".
+  acl_result get_acl(std::string_view path, const auth_ids& who) const;
+  // getAllChildrenNumber: READ; every descendant. For "/" all znodes but
+  // "/", for "" one more (ZooKeeper counts its "/" alias).
+  count_result get_all_children_number(std::string_view path,
+                                       const auth_ids& who) const;
+  // getEphemerals: the session's ephemeral paths starting with `prefix`
+  // (a string prefix, not a path prefix; all of them for "", blank or
+  // "/"), sorted.
+  std::vector<std::string> get_ephemerals(int64_t session,
+                                          std::string_view prefix) const;
+
+  // For prep: the node at `path`, or nullopt.
+  std::optional<node_view> lookup(std::string_view path) const;
+
+  // -- writes ------------------------------------------------------------------
+
+  // Applies a committed txn (ZooKeeper's DataTree.processTxn plus the
+  // session table). Never fails as a whole: a txn that does not fit the tree
+  // (as happens when a log is replayed over a fuzzy snapshot) yields the
+  // error ZooKeeper would record and changes what ZooKeeper would change.
+  // `r` must be txn::well_formed.
+  apply_result apply(const txn::record& r);
+
+  // -- sessions ------------------------------------------------------------------
+
+  // Live sessions (createSession applied, closeSession not yet): id -> timeout.
+  const std::map<int64_t, int32_t>& sessions() const noexcept {
+    return sessions_;
+  }
+  bool has_session(int64_t id) const {
+    return sessions_.count(id) != 0;
+  }
+  // The ephemeral paths of a session, sorted.
+  std::vector<std::string> ephemerals_of(int64_t session) const;
+  // Sessions that own or owned ephemerals and are not closed (ZooKeeper's
+  // ephemerals map keeps a session after its last ephemeral is deleted).
+  size_t ephemeral_session_count() const noexcept {
+    return ephemerals_.size();
+  }
+  // Paths of container nodes and of TTL nodes (for the container manager).
+  const std::set<std::string>& containers() const noexcept {
+    return containers_;
+  }
+  const std::set<std::string>& ttls() const noexcept {
+    return ttls_;
+  }
+
+  // -- metrics and checks ----------------------------------------------------------
+
+  int64_t last_zxid() const noexcept {
+    return last_zxid_;
+  }
+  // Every znode including "/" (ZooKeeper's zk_znode_count counts its ""
+  // alias too, i.e. one more).
+  size_t node_count() const noexcept {
+    return count_;
+  }
+  // Sum of path and data lengths over all znodes (zk_approximate_data_size;
+  // ZooKeeper counts path length in UTF-16 units, this in bytes).
+  int64_t approximate_data_size() const noexcept {
+    return data_size_;
+  }
+  size_t ephemeral_count() const noexcept {
+    return ephemeral_count_;
+  }
+  size_t acl_cache_size() const noexcept;
+
+  // ZooKeeper's tree digest (DigestCalculator version 2): the sum of a CRC32
+  // over each znode's path, data and stored stat, skipping "/zookeeper/...";
+  // order-independent and maintained incrementally. Replicas with the same
+  // applied txns have the same digest, and it equals what ZooKeeper 3.8
+  // computes for the same tree.
+  int64_t digest() const noexcept {
+    return static_cast<int64_t>(digest_);
+  }
+  // Recomputes the digest from scratch (for tests and invariant checks).
+  int64_t compute_digest() const;
+
+  // The 4lw "dump" section on ephemerals, as ZooKeeper prints it (sessions
+  // and paths sorted here).
+  std::string dump_ephemerals() const;
+
+  // Aborts with a message if a structural invariant does not hold: numChildren
+  // equals the children linked, every node's parent exists and links it,
+  // the ephemeral, container and TTL indexes match the nodes, counters and
+  // the digest match a recomputation, ACL reference counts match. O(n).
+  void check_invariants() const;
+
+  // Visits every znode, parents before children (snapshot order).
+  void for_each(const std::function<void(std::string_view path,
+                                         const wire::opt_bytes& data,
+                                         const stat_persisted& stat,
+                                         const std::vector<wire::acl>& acl)>&
+                  f) const;
+
+  // Bytes of memory the tree holds (nodes, index, ACL cache), estimated from
+  // allocation sizes; for tests and metrics.
+  size_t memory_bytes() const noexcept;
+
+  struct znode;
+
+private:
+  class acl_cache;
+  class index;
+
+  // DataTree.createNode / deleteNode / setData / setACL.
+  wire::err create_node(std::string_view path, const wire::opt_bytes& data,
+                        const std::vector<wire::acl>& acl,
+                        int64_t ephemeral_owner, int32_t parent_cversion,
+                        int64_t zxid, int64_t time, wire::stat* out,
+                        std::vector<trigger>& triggers);
+  wire::err delete_node(std::string_view path, int64_t zxid,
+                        std::vector<trigger>& triggers);
+  wire::err set_data(std::string_view path, const wire::opt_bytes& data,
+                     int32_t version, int64_t zxid, int64_t time,
+                     wire::stat* out, std::vector<trigger>& triggers);
+  wire::err set_acl(std::string_view path, const std::vector<wire::acl>& acl,
+                    int32_t version, wire::stat* out);
+  void kill_session(int64_t session, int64_t zxid,
+                    const std::vector<std::string>& paths,
+                    std::vector<trigger>& triggers);
+  void apply_multi(const txn::header& h, const txn::multi& m,
+                   apply_result& out);
+  template <class Body> // txn::body or a multi op's body
+  void apply_one(const txn::header& h, int32_t type, const Body& b,
+                 apply_result& out, op_result* op);
+
+  znode* find(std::string_view path) const;
+  void add_ephemeral(int64_t owner, std::string_view path);
+  void remove_ephemeral(int64_t owner, std::string_view path);
+  uint64_t node_digest(const znode* n) const;
+  void make_system_node(znode* parent, std::string_view path);
+
+  std::unique_ptr<index> index_;
+  std::unique_ptr<acl_cache> acls_;
+  znode* root_ = nullptr;
+  size_t count_ = 0;
+  int64_t data_size_ = 0;
+  int64_t last_zxid_ = 0;
+  uint64_t digest_ = 0;
+  std::map<int64_t, int32_t> sessions_;
+  std::unordered_map<int64_t, std::set<std::string>> ephemerals_;
+  size_t ephemeral_count_ = 0;
+  std::set<std::string> containers_;
+  std::set<std::string> ttls_;
+};
+
+// The Stat a client sees for a stored stat (DataNode.copyStat).
+wire::stat client_stat(const stat_persisted& s, int32_t data_length,
+                       int32_t num_children);
+
+} // namespace zkd::datatree
