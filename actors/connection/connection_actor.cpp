@@ -1,0 +1,406 @@
+#include "actors/connection/connection_actor.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <deque>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/connection/four_letter.hpp"
+#include "actors/connection/four_letter_actor.hpp"
+#include "messages/local/local.hpp"
+#include "messages/wire/jute.hpp"
+#include "messages/wire/protocol.hpp"
+#include "messages/wire/reply.hpp"
+#include "messages/wire/request.hpp"
+
+namespace zkd {
+
+namespace {
+
+using namespace std::chrono;
+
+int64_t mono_us() {
+  return duration_cast<microseconds>(steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t wall_ms() {
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+uint32_t read_be32(const char* p) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  return __builtin_bswap32(v);
+}
+
+struct conn_state {
+  std::shared_ptr<node> nd;
+  caf::io::connection_handle hdl;
+  uint64_t id = 0;
+  std::string remote;
+  std::string buf; // unparsed input
+  bool connect_seen = false;
+  bool client_sends_read_only = false; // echo the readOnly byte back if so
+  bool established = false;
+  bool closing = false;
+  bool four_letter = false; // answering a four-letter word: ignore input
+  int64_t session = 0;
+  int32_t timeout_ms = 0;
+  int64_t last_touch_us = 0;
+  // Receive time of every request whose reply has not gone out yet, in order:
+  // replies leave in request order, so the front is the next reply's.
+  std::deque<int64_t> sent_at_us;
+  connection_info info;
+  static inline const char* name = "connection";
+};
+
+using conn_ptr = caf::stateful_actor<conn_state, caf::io::broker>*;
+
+void publish_info(conn_ptr self) {
+  auto& st = self->state;
+  std::lock_guard<std::mutex> guard{st.nd->connections.mtx};
+  st.nd->connections.conns[st.id] = st.info;
+}
+
+void unregister(conn_ptr self) {
+  auto& st = self->state;
+  std::lock_guard<std::mutex> guard{st.nd->connections.mtx};
+  st.nd->connections.conns.erase(st.id);
+}
+
+void shutdown(conn_ptr self) {
+  auto& st = self->state;
+  if (st.closing)
+    return;
+  st.closing = true;
+  if (st.established)
+    self->send(st.nd->watch_dispatcher, local::detach_atom::value, st.session,
+               caf::actor_cast<caf::actor>(self));
+  st.nd->metrics.outstanding -= static_cast<int64_t>(st.sent_at_us.size());
+  st.sent_at_us.clear();
+  unregister(self);
+  self->flush(st.hdl);
+  self->close(st.hdl);
+  self->quit();
+}
+
+void write_bytes(conn_ptr self, const std::vector<char>& bytes) {
+  auto& out = self->wr_buf(self->state.hdl);
+  out.insert(out.end(), bytes.begin(), bytes.end());
+}
+
+// Counts the replies (not notifications) in a run of frames so the latency
+// of each can be taken from the front of sent_at_us.
+void account_replies(conn_ptr self, const std::vector<char>& bytes) {
+  auto& st = self->state;
+  auto now = mono_us();
+  size_t off = 0;
+  while (off + 8 <= bytes.size()) {
+    auto len = read_be32(bytes.data() + off);
+    auto xid = static_cast<int32_t>(read_be32(bytes.data() + off + 4));
+    off += 4 + len;
+    ++st.info.sent;
+    ++st.nd->metrics.packets_sent;
+    if (xid == wire::xid::notification || st.sent_at_us.empty())
+      continue;
+    auto us = now - st.sent_at_us.front();
+    st.sent_at_us.pop_front();
+    --st.nd->metrics.outstanding;
+    st.nd->metrics.record_latency(us);
+    st.info.last_latency_us = us;
+    st.info.total_latency_us += us;
+    ++st.info.latency_count;
+    if (st.info.latency_count == 1 || us < st.info.min_latency_us)
+      st.info.min_latency_us = us;
+    st.info.max_latency_us = std::max(st.info.max_latency_us, us);
+    st.info.last_response_ms = wall_ms();
+  }
+}
+
+void maybe_touch(conn_ptr self) {
+  auto& st = self->state;
+  // The tracker works in ticks; telling it more than a few times per tick
+  // changes nothing but costs a message per request.
+  auto now = mono_us();
+  auto tick_us = int64_t{st.nd->cfg.c.tick_ms} * 1000;
+  if (now - st.last_touch_us < tick_us / 4)
+    return;
+  st.last_touch_us = now;
+  self->send(st.nd->session_tracker, local::touch_atom::value, st.session);
+}
+
+// Answers a four-letter word and closes, as ZooKeeper does. Most answers
+// come from the shared counters; dump and wchc/wchp ask the actors that own
+// the data.
+void four_letter(conn_ptr self, connection::four_letter_word w) {
+  using connection::four_letter_word;
+  auto& st = self->state;
+  st.four_letter = true;
+  auto finish = [self](const std::string& text) {
+    auto& out = self->wr_buf(self->state.hdl);
+    out.insert(out.end(), text.begin(), text.end());
+    shutdown(self);
+  };
+  auto allowed = four_letter_allowed(*st.nd);
+  if (!allowed.enabled(w)) {
+    finish(connection::not_in_whitelist(w));
+    return;
+  }
+  auto stats =
+      std::make_shared<connection::server_stats>(four_letter_snapshot(*st.nd));
+  auto timeout = std::chrono::seconds(5);
+  auto failed = [finish](caf::error&) {
+    finish("zkd: the server did not answer in time\n");
+  };
+  switch (w) {
+  case four_letter_word::dump:
+    self->request(st.nd->session_tracker, timeout, local::dump_atom::value)
+        .then(
+            [=](std::vector<std::pair<int64_t, std::vector<int64_t>>>&
+                    buckets) {
+              for (auto& [at, ids] : buckets)
+                stats->session_buckets.push_back({at, std::move(ids)});
+              self->request(self->state.nd->datatree, timeout,
+                            local::dump_atom::value)
+                  .then(
+                      [=](std::vector<
+                          std::pair<int64_t, std::vector<std::string>>>& eph) {
+                        stats->ephemerals = std::move(eph);
+                        finish(connection::answer(w, allowed, *stats));
+                      },
+                      failed);
+            },
+            failed);
+    return;
+  case four_letter_word::wchc:
+    self->request(st.nd->watch_dispatcher, timeout, local::wchc_atom::value)
+        .then(
+            [=](connection::watches_by_session& ws) {
+              stats->watches_by_session_list = std::move(ws);
+              finish(connection::answer(w, allowed, *stats));
+            },
+            failed);
+    return;
+  case four_letter_word::wchp:
+    self->request(st.nd->watch_dispatcher, timeout, local::wchp_atom::value)
+        .then(
+            [=](connection::watches_by_path& wp) {
+              stats->watches_by_path_list = std::move(wp);
+              finish(connection::answer(w, allowed, *stats));
+            },
+            failed);
+    return;
+  case four_letter_word::crst:
+    reset_connection_stats(*st.nd);
+    break;
+  case four_letter_word::srst:
+    reset_server_stats(*st.nd);
+    break;
+  default:
+    break;
+  }
+  finish(connection::answer(w, allowed, *stats));
+}
+
+void reply_inline(conn_ptr self, int32_t xid, wire::err e) {
+  std::vector<char> out;
+  wire::reply_header h{xid, self->state.nd->metrics.last_zxid.load(),
+                       static_cast<int32_t>(e)};
+  wire::append_reply_header(out, h);
+  ++self->state.info.sent;
+  ++self->state.nd->metrics.packets_sent;
+  write_bytes(self, out);
+}
+
+// Parses every complete frame in the buffer. Returns false when the
+// connection has to close.
+bool parse_frames(conn_ptr self) {
+  auto& st = self->state;
+  auto max_frame = st.nd->cfg.c.max_frame_bytes;
+  local::request_batch batch;
+  batch.session = st.session;
+  size_t off = 0;
+  bool ok = true;
+  while (st.buf.size() - off >= 4) {
+    auto len = read_be32(st.buf.data() + off);
+    if (!st.connect_seen && off == 0) {
+      // Four-letter words arrive instead of a ConnectRequest, as four ASCII
+      // bytes where the length would be.
+      if (auto w = connection::four_letter_from_code(len)) {
+        st.buf.clear();
+        four_letter(self, *w);
+        return true;
+      }
+    }
+    if (len > static_cast<uint32_t>(max_frame)) {
+      spdlog::warn("connection {} from {}: frame of {} bytes exceeds "
+                   "max_frame_bytes {}, closing",
+                   st.id, st.remote, static_cast<int32_t>(len), max_frame);
+      ok = false;
+      break;
+    }
+    if (st.buf.size() - off - 4 < len)
+      break;
+    std::string_view payload{st.buf.data() + off + 4, len};
+    if (!st.connect_seen) {
+      local::connect_session cs;
+      if (wire::decode_connect(payload, cs.req) != wire::decode_status::ok) {
+        spdlog::warn("connection {} from {}: malformed ConnectRequest, "
+                     "closing",
+                     st.id, st.remote);
+        ok = false;
+        break;
+      }
+      off += 4 + len;
+      st.connect_seen = true;
+      st.client_sends_read_only = cs.req.has_read_only;
+      cs.remote = st.remote;
+      self->send(st.nd->session_tracker, std::move(cs));
+      // Later frames wait until the session exists.
+      break;
+    }
+    if (!st.established)
+      break;
+    wire::request rq;
+    auto status = wire::decode_request(payload, rq);
+    off += 4 + len;
+    ++st.info.received;
+    ++st.nd->metrics.packets_received;
+    if (status == wire::decode_status::malformed) {
+      spdlog::warn("connection {} from {} (session 0x{:x}): malformed "
+                   "request, closing",
+                   st.id, st.remote, st.session);
+      ok = false;
+      break;
+    }
+    if (rq.hdr.type == wire::op::ping) {
+      reply_inline(self, wire::xid::ping, wire::err::ok);
+      continue;
+    }
+    if (status == wire::decode_status::unknown_op) {
+      // ZooKeeper answers an op it does not know with an error header and
+      // keeps the session.
+      spdlog::info("connection {} (session 0x{:x}): unknown op code {}", st.id,
+                   st.session, rq.hdr.type);
+      st.sent_at_us.push_back(mono_us());
+      ++st.nd->metrics.outstanding;
+      batch.requests.emplace_back(std::move(rq));
+      continue;
+    }
+    st.info.last_op = std::string{wire::op_name(rq.hdr.type)};
+    st.info.last_cxid = rq.hdr.xid;
+    st.sent_at_us.push_back(mono_us());
+    ++st.nd->metrics.outstanding;
+    batch.requests.emplace_back(std::move(rq));
+  }
+  st.buf.erase(0, off);
+  if (!batch.requests.empty())
+    self->send(st.nd->datatree, std::move(batch));
+  if (st.established)
+    maybe_touch(self);
+  return ok;
+}
+
+} // namespace
+
+namespace {
+
+caf::behavior
+connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
+                caf::io::connection_handle hdl, std::shared_ptr<node> nd,
+                uint64_t conn_id) {
+  auto& st = self->state;
+  st.nd = std::move(nd);
+  st.hdl = hdl;
+  st.id = conn_id;
+  st.remote =
+      self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
+  st.info.remote = st.remote;
+  st.info.established_ms = wall_ms();
+  publish_info(self);
+  self->configure_read(hdl, caf::io::receive_policy::at_most(65536));
+  return {
+      [=](const caf::io::new_data_msg& msg) {
+        auto& st = self->state;
+        if (st.closing || st.four_letter)
+          return;
+        st.buf.append(msg.buf.data(), msg.buf.size());
+        if (!parse_frames(self)) {
+          shutdown(self);
+          return;
+        }
+        self->flush(st.hdl);
+      },
+      [=](const caf::io::connection_closed_msg&) { shutdown(self); },
+      [=](local::session_established& ok) {
+        auto& st = self->state;
+        if (st.closing)
+          return;
+        st.session = ok.session;
+        st.timeout_ms = ok.timeout_ms;
+        st.established = true;
+        st.last_touch_us = mono_us();
+        st.info.session = ok.session;
+        st.info.timeout_ms = ok.timeout_ms;
+        publish_info(self);
+        // Attach before sending anything else, so the dispatcher routes this
+        // session's replies here.
+        self->send(st.nd->watch_dispatcher, local::attach_atom::value,
+                   ok.session, caf::actor_cast<caf::actor>(self));
+        wire::connect_response rsp;
+        rsp.timeout = ok.timeout_ms;
+        rsp.session_id = ok.session;
+        rsp.passwd = ok.passwd;
+        std::vector<char> out;
+        wire::append_connect_response(out, rsp, st.client_sends_read_only);
+        write_bytes(self, out);
+        if (!parse_frames(self)) {
+          shutdown(self);
+          return;
+        }
+        self->flush(st.hdl);
+      },
+      [=](local::session_refused& no) {
+        // ZooKeeper's answer to an expired or unknown session: timeout 0,
+        // session 0, a zero password; then it closes the connection.
+        wire::connect_response rsp;
+        rsp.passwd.assign(16, '\0');
+        std::vector<char> out;
+        wire::append_connect_response(out, rsp,
+                                      self->state.client_sends_read_only);
+        write_bytes(self, out);
+        spdlog::info("connection {} from {}: session 0x{:x} expired or "
+                     "unknown, closing",
+                     self->state.id, self->state.remote, no.session);
+        shutdown(self);
+      },
+      [=](local::outbound& out) {
+        auto& st = self->state;
+        if (st.closing)
+          return;
+        account_replies(self, out.bytes);
+        write_bytes(self, out.bytes);
+        if (out.close_after) {
+          shutdown(self);
+          return;
+        }
+        self->flush(st.hdl);
+      },
+      [=](local::close_atom) { shutdown(self); },
+  };
+}
+
+} // namespace
+
+caf::actor fork_connection(caf::io::broker* listener,
+                           caf::io::connection_handle hdl,
+                           std::shared_ptr<node> nd, uint64_t conn_id) {
+  return listener->fork(connection_impl, hdl, std::move(nd), conn_id);
+}
+
+} // namespace zkd

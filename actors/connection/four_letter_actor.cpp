@@ -1,0 +1,173 @@
+#include "actors/connection/four_letter_actor.hpp"
+
+#include <chrono>
+#include <dirent.h>
+#include <filesystem>
+#include <sys/resource.h>
+#include <unistd.h>
+
+namespace zkd {
+
+namespace {
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t open_fds() {
+  int64_t n = 0;
+  if (auto* d = ::opendir("/proc/self/fd")) {
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.')
+        ++n;
+    ::closedir(d);
+    --n; // the directory handle itself
+  }
+  return n;
+}
+
+int64_t dir_bytes(const std::string& dir) {
+  std::error_code ec;
+  int64_t total = 0;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec))
+      total += static_cast<int64_t>(e.file_size(ec));
+  return total;
+}
+
+connection::latency_stats to_ms(int64_t count, int64_t total_us, int64_t min_us,
+                                int64_t max_us) {
+  connection::latency_stats l;
+  l.count = count;
+  l.total_ms = total_us / 1000;
+  l.min_ms = count > 0 ? min_us / 1000 : 0;
+  l.max_ms = max_us / 1000;
+  return l;
+}
+
+std::string hostname() {
+  char buf[256] = {0};
+  ::gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+} // namespace
+
+connection::four_letter_whitelist four_letter_allowed(const node& nd) {
+  std::string spec;
+  for (auto& w : nd.cfg.c.four_letter_words) {
+    if (!spec.empty())
+      spec += ',';
+    spec += w;
+  }
+  return connection::four_letter_whitelist{spec};
+}
+
+connection::server_stats four_letter_snapshot(node& nd) {
+  connection::server_stats s;
+  auto& m = nd.metrics;
+  s.version = "3.8.0-zkd, built on " __DATE__;
+  s.server_state = nd.mode;
+  s.latency = to_ms(static_cast<int64_t>(m.latency_count.load()),
+                    m.total_latency_us.load(), m.min_latency_us.load(),
+                    m.max_latency_us.load());
+  s.packets_received = static_cast<int64_t>(m.packets_received.load());
+  s.packets_sent = static_cast<int64_t>(m.packets_sent.load());
+  s.outstanding_requests = m.outstanding.load();
+  s.last_processed_zxid = m.last_zxid.load();
+  s.node_count = static_cast<int64_t>(m.node_count.load());
+  s.ephemerals_count = static_cast<int64_t>(m.ephemerals.load());
+  s.global_sessions = static_cast<int64_t>(m.sessions.load());
+  s.watch_count = static_cast<int64_t>(m.watches.load());
+  s.approximate_data_size = static_cast<int64_t>(m.data_size.load());
+  s.open_file_descriptor_count = open_fds();
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0)
+    s.max_file_descriptor_count = static_cast<int64_t>(rl.rlim_cur);
+  s.uptime_ms = wall_ms() - nd.started_ms;
+  s.watching_connections = m.watch_sessions.load();
+  s.watched_paths = m.watch_paths.load();
+  s.total_watches = m.watches.load();
+  {
+    std::lock_guard<std::mutex> guard{nd.connections.mtx};
+    for (auto& [id, c] : nd.connections.conns) {
+      connection::connection_stats cs;
+      auto colon = c.remote.rfind(':');
+      cs.remote_address = connection::java_socket_address(
+          c.remote.substr(0, colon),
+          colon == std::string::npos ? 0
+                                     : std::stoi(c.remote.substr(colon + 1)));
+      cs.packets_received = static_cast<int64_t>(c.received);
+      cs.packets_sent = static_cast<int64_t>(c.sent);
+      cs.outstanding_requests = static_cast<int64_t>(c.queued);
+      cs.session_id = c.session;
+      cs.last_operation = c.last_op;
+      cs.established_ms = c.established_ms;
+      cs.session_timeout_ms = c.timeout_ms;
+      cs.last_cxid = c.last_cxid;
+      cs.last_zxid = c.last_zxid;
+      cs.last_response_ms = c.last_response_ms;
+      cs.last_latency_ms = c.last_latency_us / 1000;
+      cs.latency =
+          to_ms(static_cast<int64_t>(c.latency_count), c.total_latency_us,
+                c.min_latency_us, c.max_latency_us);
+      s.connections.push_back(std::move(cs));
+    }
+  }
+  s.num_alive_connections = static_cast<int64_t>(s.connections.size());
+  auto& conf = s.conf;
+  auto& c = nd.cfg.c;
+  conf.client_port = nd.cfg.self.client_port;
+  conf.data_dir = nd.cfg.data_dir;
+  conf.data_dir_size = dir_bytes(nd.cfg.data_dir);
+  conf.data_log_dir = nd.cfg.data_log_dir;
+  conf.data_log_size = dir_bytes(nd.cfg.data_log_dir);
+  conf.tick_time = c.tick_ms;
+  conf.max_client_cnxns = c.max_client_connections;
+  conf.min_session_timeout = c.min_session_timeout_ms;
+  conf.max_session_timeout = c.max_session_timeout_ms;
+  conf.server_id = static_cast<int64_t>(nd.cfg.id);
+  char cwd[4096] = {0};
+  if (::getcwd(cwd, sizeof cwd - 1) == nullptr)
+    cwd[0] = '\0';
+  s.environment = {
+      {"zookeeper.version", s.version},
+      {"host.name", hostname()},
+      {"java.version", "none (zkd is C++)"},
+      {"java.vendor", "none"},
+      {"java.home", "none"},
+      {"java.class.path", "none"},
+      {"java.library.path", "none"},
+      {"java.io.tmpdir", "/tmp"},
+      {"java.compiler", "<NA>"},
+      {"os.name", "Linux"},
+      {"os.arch", "amd64"},
+      {"os.version", ""},
+      {"user.name", ::getenv("USER") ? ::getenv("USER") : ""},
+      {"user.home", ::getenv("HOME") ? ::getenv("HOME") : ""},
+      {"user.dir", cwd},
+      {"os.memory.free", "0MB"},
+      {"os.memory.max", "0MB"},
+      {"os.memory.total", "0MB"},
+  };
+  return s;
+}
+
+void reset_server_stats(node& nd) {
+  nd.metrics.reset_latency();
+  nd.metrics.packets_received = 0;
+  nd.metrics.packets_sent = 0;
+}
+
+void reset_connection_stats(node& nd) {
+  std::lock_guard<std::mutex> guard{nd.connections.mtx};
+  for (auto& [id, c] : nd.connections.conns) {
+    c.received = c.sent = 0;
+    c.min_latency_us = c.max_latency_us = c.total_latency_us = 0;
+    c.latency_count = 0;
+  }
+}
+
+} // namespace zkd

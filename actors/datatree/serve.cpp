@@ -1,0 +1,329 @@
+#include "actors/datatree/serve.hpp"
+
+#include "messages/wire/reply.hpp"
+
+namespace zkd::datatree {
+
+namespace {
+
+// ACL enforcement arrives with the auth work; until then every session reads
+// as world:anyone, which every default ACL permits.
+const auth_ids& anyone() {
+  static const auth_ids ids;
+  return ids;
+}
+
+template <class T>
+std::vector<char> frame_of(int32_t xid, int64_t zxid, wire::err e,
+                           const T* body) {
+  std::vector<char> out;
+  wire::reply_header h{xid, zxid, static_cast<int32_t>(e)};
+  if (e == wire::err::ok && body != nullptr)
+    wire::append_reply(out, h, body);
+  else
+    wire::append_reply(out, h);
+  return out;
+}
+
+std::vector<char> header_only(int32_t xid, int64_t zxid, wire::err e) {
+  std::vector<char> out;
+  wire::append_reply(out,
+                     wire::reply_header{xid, zxid, static_cast<int32_t>(e)});
+  return out;
+}
+
+local::dispatch_item event_item(int64_t session, wire::event_type type,
+                                const std::string& path) {
+  local::dispatch_item item;
+  item.kind = local::dispatch_item::reply;
+  item.session = session;
+  wire::watcher_event ev;
+  ev.type = static_cast<int32_t>(type);
+  ev.state = static_cast<int32_t>(wire::keeper_state::sync_connected);
+  ev.path = path;
+  wire::append_watcher_event(item.frame, ev);
+  return item;
+}
+
+local::dispatch_item watch_item(int64_t session, local::watch_kind kind,
+                                const std::string& path) {
+  local::dispatch_item item;
+  item.kind = local::dispatch_item::reply;
+  item.session = session;
+  item.type = static_cast<int32_t>(kind);
+  item.path = path;
+  return item;
+}
+
+// setWatches after a reconnect: a watch whose node changed after the
+// client's last zxid fires at once, the others are registered again
+// (ZooKeeper's DataTree.setWatches).
+template <class SetWatches>
+void set_watches(const tree& t, int64_t session, const SetWatches& sw,
+                 read_reply& out) {
+  auto rel = sw.relative_zxid;
+  for (auto& p : sw.data_watches) {
+    auto n = t.lookup(p);
+    if (!n)
+      out.events_before.push_back(
+          event_item(session, wire::event_type::node_deleted, p));
+    else if (n->stat.mzxid > rel)
+      out.events_before.push_back(
+          event_item(session, wire::event_type::node_data_changed, p));
+    else
+      out.events_before.push_back(
+          watch_item(session, local::watch_kind::data, p));
+  }
+  for (auto& p : sw.exist_watches) {
+    if (t.lookup(p))
+      out.events_before.push_back(
+          event_item(session, wire::event_type::node_created, p));
+    else
+      out.events_before.push_back(
+          watch_item(session, local::watch_kind::exist, p));
+  }
+  for (auto& p : sw.child_watches) {
+    auto n = t.lookup(p);
+    if (!n)
+      out.events_before.push_back(
+          event_item(session, wire::event_type::node_deleted, p));
+    else if (n->stat.pzxid > rel)
+      out.events_before.push_back(
+          event_item(session, wire::event_type::node_children_changed, p));
+    else
+      out.events_before.push_back(
+          watch_item(session, local::watch_kind::child, p));
+  }
+}
+
+} // namespace
+
+bool goes_through_log(int32_t opcode) {
+  switch (opcode) {
+  case wire::op::create:
+  case wire::op::create2:
+  case wire::op::create_container:
+  case wire::op::create_ttl:
+  case wire::op::remove:
+  case wire::op::delete_container:
+  case wire::op::set_data:
+  case wire::op::set_acl:
+  case wire::op::check:
+  case wire::op::multi:
+  case wire::op::close_session:
+  case wire::op::create_session:
+    return true;
+  default:
+    return false;
+  }
+}
+
+read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
+  read_reply out;
+  auto xid = rq.hdr.xid;
+  auto zxid = t.last_zxid();
+  switch (rq.hdr.type) {
+  case wire::op::exists: {
+    auto& r = std::get<wire::exists_request>(rq.body);
+    auto res = t.exists(r.path);
+    wire::exists_response body{res.stat};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    // ZooKeeper keeps a watch set by exists() even when the node is
+    // missing: that is how NodeCreated reaches the client.
+    if (r.watch &&
+        (res.err == wire::err::ok || res.err == wire::err::no_node)) {
+      out.watch = local::watch_kind::exist;
+      out.watch_path = r.path;
+    }
+    break;
+  }
+  case wire::op::get_data: {
+    auto& r = std::get<wire::get_data_request>(rq.body);
+    auto res = t.get_data(r.path, anyone());
+    wire::get_data_response body{std::move(res.data), res.stat};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    if (r.watch && res.err == wire::err::ok) {
+      out.watch = local::watch_kind::data;
+      out.watch_path = r.path;
+    }
+    break;
+  }
+  case wire::op::get_children: {
+    auto& r = std::get<wire::get_children_request>(rq.body);
+    auto res = t.get_children(r.path, anyone());
+    wire::get_children_response body{std::move(res.children)};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    if (r.watch && res.err == wire::err::ok) {
+      out.watch = local::watch_kind::child;
+      out.watch_path = r.path;
+    }
+    break;
+  }
+  case wire::op::get_children2: {
+    auto& r = std::get<wire::get_children2_request>(rq.body);
+    auto res = t.get_children(r.path, anyone());
+    wire::get_children2_response body{std::move(res.children), res.stat};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    if (r.watch && res.err == wire::err::ok) {
+      out.watch = local::watch_kind::child;
+      out.watch_path = r.path;
+    }
+    break;
+  }
+  case wire::op::get_acl: {
+    auto& r = std::get<wire::get_acl_request>(rq.body);
+    auto res = t.get_acl(r.path, anyone());
+    wire::get_acl_response body{std::move(res.acl), res.stat};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::get_all_children_number: {
+    auto& r = std::get<wire::get_all_children_number_request>(rq.body);
+    auto res = t.get_all_children_number(r.path, anyone());
+    wire::get_all_children_number_response body{res.count};
+    out.frame = frame_of(xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::get_ephemerals: {
+    auto& r = std::get<wire::get_ephemerals_request>(rq.body);
+    wire::get_ephemerals_response body{
+        t.get_ephemerals(session, r.prefix_path)};
+    out.frame = frame_of(xid, zxid, wire::err::ok, &body);
+    break;
+  }
+  case wire::op::sync: {
+    // A single node is always in sync with itself; the reply only has to
+    // come after the session's earlier requests, which the queue ensures.
+    auto& r = std::get<wire::sync_request>(rq.body);
+    wire::sync_response body{r.path};
+    out.frame = frame_of(xid, zxid, wire::err::ok, &body);
+    break;
+  }
+  case wire::op::set_watches:
+    set_watches(t, session, std::get<wire::set_watches>(rq.body), out);
+    out.frame = header_only(wire::xid::set_watches, zxid, wire::err::ok);
+    break;
+  case wire::op::auth:
+    // Auth schemes are enforced with ACLs; until then ZooKeeper's answer
+    // to a well-formed digest auth is what clients get.
+    out.frame = header_only(wire::xid::auth, zxid, wire::err::ok);
+    break;
+  default:
+    out.frame = header_only(xid, zxid, wire::err::unimplemented);
+    break;
+  }
+  return out;
+}
+
+applied apply_committed(tree& t, const txn::record& r, int32_t opcode,
+                        const int32_t* xid) {
+  applied out;
+  auto res = t.apply(r);
+  auto session = r.hdr.session_id;
+  for (auto& tr : res.triggers) {
+    local::dispatch_item item;
+    item.kind = local::dispatch_item::trigger;
+    item.session = session;
+    item.type = static_cast<int32_t>(tr.type);
+    item.path = std::move(tr.path);
+    out.triggers.emplace_back(std::move(item));
+  }
+  if (xid == nullptr)
+    return out;
+  auto zxid = r.hdr.zxid;
+  if (res.err != wire::err::ok && opcode != wire::op::multi) {
+    out.frame = header_only(*xid, zxid, res.err);
+    return out;
+  }
+  switch (opcode) {
+  case wire::op::create: {
+    wire::create_response body{res.path};
+    out.frame = frame_of(*xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::create2:
+  case wire::op::create_container:
+  case wire::op::create_ttl: {
+    wire::create2_response body{res.path, res.stat.value_or(wire::stat{})};
+    out.frame = frame_of(*xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::set_data: {
+    wire::set_data_response body{res.stat.value_or(wire::stat{})};
+    out.frame = frame_of(*xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::set_acl: {
+    wire::set_acl_response body{res.stat.value_or(wire::stat{})};
+    out.frame = frame_of(*xid, zxid, res.err, &body);
+    break;
+  }
+  case wire::op::multi: {
+    std::vector<wire::multi_result> results;
+    for (auto& op : res.multi) {
+      if (op.err != wire::err::ok) {
+        results.push_back(
+            wire::multi_error_result(static_cast<int32_t>(op.err)));
+        continue;
+      }
+      switch (op.type) {
+      case wire::op::create:
+        results.push_back(wire::multi_create_result(op.path));
+        break;
+      case wire::op::create2:
+      case wire::op::create_container:
+      case wire::op::create_ttl:
+        results.push_back(wire::multi_create2_result(op.path, op.stat));
+        break;
+      case wire::op::set_data:
+        results.push_back(wire::multi_set_data_result(op.stat));
+        break;
+      default:
+        results.push_back(wire::multi_empty_result(op.type));
+        break;
+      }
+    }
+    wire::append_multi_reply(out.frame, wire::reply_header{*xid, zxid, 0},
+                             results);
+    break;
+  }
+  default: // delete, check, closeSession: the header says it all
+    out.frame = header_only(*xid, zxid, res.err);
+    break;
+  }
+  return out;
+}
+
+std::vector<char> error_reply(int32_t xid, int64_t zxid, wire::err e) {
+  return header_only(xid, zxid, e);
+}
+
+} // namespace zkd::datatree
+
+namespace zkd::datatree {
+
+namespace {
+
+prepared from_result(prep_result&& r, int32_t xid, int64_t zxid) {
+  if (r.ok() && r.txn)
+    return std::move(*r.txn);
+  return r.err;
+}
+
+} // namespace
+
+prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
+                       int64_t zxid, int64_t time_ms) {
+  return from_result(p.prepare(session, rq.hdr.xid, rq, zxid, time_ms),
+                     rq.hdr.xid, zxid);
+}
+
+prepared prepare_session_write(prep& p, const local::session_write& w,
+                               int64_t zxid, int64_t time_ms) {
+  if (w.opcode == wire::op::create_session)
+    return from_result(p.create_session(w.session, w.timeout_ms, zxid, time_ms),
+                       0, zxid);
+  return from_result(p.close_session(w.session, 0, zxid, time_ms), 0, zxid);
+}
+
+} // namespace zkd::datatree

@@ -1,0 +1,58 @@
+#include "actors/leader/leader_actor.hpp"
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/leader/leader.hpp"
+#include "actors/txn_log/txn_log_messages.hpp"
+#include "messages/local/local.hpp"
+
+namespace zkd {
+
+namespace {
+
+struct leader_state {
+  std::shared_ptr<node> nd;
+  std::unique_ptr<leader::core> core;
+  static inline const char* name = "leader";
+};
+
+using leader_ptr = caf::stateful_actor<leader_state>*;
+
+caf::behavior leader_impl(leader_ptr self, std::shared_ptr<node> nd,
+                          size_t quorum) {
+  self->state.nd = std::move(nd);
+  self->state.core = std::make_unique<leader::core>(quorum);
+  return {
+      [=](txn_log::log_append& batch) {
+        auto& st = self->state;
+        for (auto& e : batch.entries)
+          st.core->propose(e.zxid);
+        self->send(st.nd->txn_log, std::move(batch));
+      },
+      [=](txn_log::log_durable& d) {
+        auto& st = self->state;
+        auto before = st.core->committed();
+        auto now = st.core->ack(st.nd->cfg.id, d.zxid);
+        if (now != before)
+          self->send(st.nd->datatree, local::commit_atom::value, now);
+      },
+      [=](txn_log::log_failed& f) {
+        // Nothing after this point may be acknowledged: stop at once, loudly.
+        spdlog::critical("transaction log failed: {}; shutting down without "
+                         "acknowledging further writes",
+                         f.what);
+        spdlog::shutdown();
+        std::_Exit(3);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_leader(caf::actor_system& sys, std::shared_ptr<node> nd,
+                        size_t quorum) {
+  return sys.spawn(leader_impl, std::move(nd), quorum);
+}
+
+} // namespace zkd

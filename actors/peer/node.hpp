@@ -1,0 +1,102 @@
+// What the actors of one node share: the resolved configuration, the handles
+// of the long-lived actors, and the counters the four-letter words and the
+// admin endpoint report. Counters are atomics written by one actor each and
+// read by any connection answering `mntr` or `srvr`; nothing here is state
+// that decides a protocol outcome.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include <caf/actor.hpp>
+
+#include "config/config.hpp"
+
+namespace zkd {
+
+struct connection_info {
+  std::string remote;
+  int64_t session = 0;
+  int32_t timeout_ms = 0;
+  uint64_t received = 0;
+  uint64_t sent = 0;
+  uint64_t queued = 0;
+  int64_t established_ms = 0; // wall clock
+  int64_t last_zxid = -1;
+  std::string last_op = "NA";
+  int64_t last_cxid = -1;
+  int64_t last_latency_us = 0;
+  int64_t min_latency_us = 0;
+  int64_t max_latency_us = 0;
+  int64_t total_latency_us = 0;
+  uint64_t latency_count = 0;
+  int64_t last_response_ms = 0;
+};
+
+struct node_metrics {
+  std::atomic<uint64_t> packets_received{0};
+  std::atomic<uint64_t> packets_sent{0};
+  std::atomic<int64_t> outstanding{0};
+  std::atomic<int64_t> min_latency_us{INT64_MAX};
+  std::atomic<int64_t> max_latency_us{0};
+  std::atomic<int64_t> total_latency_us{0};
+  std::atomic<uint64_t> latency_count{0};
+  // Published by the datatree after every batch it applies.
+  std::atomic<int64_t> last_zxid{0};
+  std::atomic<uint64_t> node_count{0};
+  std::atomic<uint64_t> data_size{0};
+  std::atomic<uint64_t> ephemerals{0};
+  std::atomic<uint64_t> sessions{0};
+  // Published by the watch dispatcher.
+  std::atomic<uint64_t> watches{0};
+  std::atomic<uint64_t> watch_paths{0};
+  std::atomic<uint64_t> watch_sessions{0};
+  // Published by the txn_log shell.
+  std::atomic<uint64_t> fsyncs{0};
+  std::atomic<uint64_t> fsync_us_total{0};
+
+  void record_latency(int64_t us) {
+    total_latency_us += us;
+    ++latency_count;
+    auto cur = min_latency_us.load();
+    while (us < cur && !min_latency_us.compare_exchange_weak(cur, us)) {
+    }
+    cur = max_latency_us.load();
+    while (us > cur && !max_latency_us.compare_exchange_weak(cur, us)) {
+    }
+  }
+  void reset_latency() {
+    min_latency_us = INT64_MAX;
+    max_latency_us = 0;
+    total_latency_us = 0;
+    latency_count = 0;
+  }
+};
+
+// The connection table `cons` and `stat` print. Connections register
+// themselves; a mutex is fine because it is touched on connect, close and
+// 4lw, not per request (per-request counters live in the connection).
+struct connection_table {
+  std::mutex mtx;
+  std::map<uint64_t, connection_info> conns;
+};
+
+struct node {
+  config::node_config cfg;
+  std::string mode = "standalone"; // what srvr prints as Mode:
+  int64_t started_ms = 0;
+  node_metrics metrics;
+  connection_table connections;
+  caf::actor datatree;
+  caf::actor session_tracker;
+  caf::actor watch_dispatcher;
+  caf::actor leader;
+  caf::actor txn_log;
+  uint64_t session_secret[2] = {0, 0};
+};
+
+} // namespace zkd

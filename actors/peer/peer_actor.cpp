@@ -1,0 +1,153 @@
+#include "actors/peer/peer_actor.hpp"
+
+#include <chrono>
+#include <random>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/client_listener/client_listener_actor.hpp"
+#include "actors/datatree/datatree_actor.hpp"
+#include "actors/leader/leader_actor.hpp"
+#include "actors/peer/data_dir.hpp"
+#include "actors/peer/node.hpp"
+#include "actors/session_tracker/session_tracker_actor.hpp"
+#include "actors/txn_log/txn_log.hpp"
+#include "actors/txn_log/txn_log_actor.hpp"
+#include "actors/watch_dispatcher/watch_dispatcher_actor.hpp"
+#include "messages/local/local.hpp"
+#include "messages/txn/txn.hpp"
+
+namespace zkd {
+
+namespace {
+
+int64_t wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The key session passwords are derived from. It is kept in the data
+// directory so that passwords stay valid across restarts, as ZooKeeper's do.
+std::string load_secret(const std::string& dir, uint64_t (&secret)[2]) {
+  auto path = dir + "/session_secret";
+  if (auto s = data_dir::read(path); s && s->size() >= 33) {
+    secret[0] = std::stoull(s->substr(0, 16), nullptr, 16);
+    secret[1] = std::stoull(s->substr(17, 16), nullptr, 16);
+    return {};
+  }
+  std::random_device rd;
+  secret[0] = (uint64_t{rd()} << 32) ^ rd();
+  secret[1] = (uint64_t{rd()} << 32) ^ rd();
+  return data_dir::write_atomically(
+      path, fmt::format("{:016x} {:016x}\n", secret[0], secret[1]));
+}
+
+// Zab's currentEpoch: a node never leads (or follows) an epoch twice.
+std::string next_epoch(const std::string& dir, int64_t last_zxid,
+                       int64_t& epoch) {
+  auto path = dir + "/current_epoch";
+  int64_t stored = 0;
+  if (auto s = data_dir::read(path))
+    stored = std::stoll(*s);
+  epoch = std::max(stored, last_zxid >> 32) + 1;
+  return data_dir::write_atomically(path, std::to_string(epoch) + "\n");
+}
+
+} // namespace
+
+start_result start_node(caf::actor_system& sys, config::node_config cfg) {
+  start_result res;
+  auto nd = std::make_shared<node>();
+  nd->cfg = std::move(cfg);
+  nd->started_ms = wall_ms();
+  const auto& dir = nd->cfg.data_dir;
+  const auto& log_dir = nd->cfg.data_log_dir;
+  for (auto& d : {dir, log_dir}) {
+    if (auto err = data_dir::ensure(d); !err.empty()) {
+      res.exit_code = 1;
+      res.error = err;
+      return res;
+    }
+  }
+  if (auto err = load_secret(dir, nd->session_secret); !err.empty()) {
+    res.exit_code = 1;
+    res.error = err;
+    return res;
+  }
+  // Recovery: replay every record of the log into a fresh tree. A torn tail
+  // (a crash mid-append) is cut off; anything else that does not check out
+  // stops the node rather than serving silently lost data.
+  auto tree = std::make_unique<datatree::tree>();
+  auto t0 = std::chrono::steady_clock::now();
+  size_t replayed = 0;
+  std::string decode_error;
+  auto scan =
+      txn_log::scan(log_dir, 0, [&](int64_t zxid, std::string_view payload) {
+        txn::record r;
+        if (!txn::decode(payload, r)) {
+          decode_error = "log record 0x" + fmt::format("{:x}", zxid) +
+                         " does not decode as a txn";
+          return false;
+        }
+        tree->apply(r);
+        ++replayed;
+        return true;
+      });
+  if (!decode_error.empty() || !scan.ok()) {
+    res.exit_code = 3;
+    res.error = !decode_error.empty() ? decode_error : scan.message;
+    return res;
+  }
+  if (scan.status == txn_log::scan_status::torn_tail)
+    spdlog::warn("{}", scan.message);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - t0)
+                .count();
+  spdlog::info("recovered {} txns up to zxid 0x{:x} in {} ms ({} znodes)",
+               replayed, tree->last_zxid(), ms, tree->node_count());
+  int64_t epoch = 0;
+  if (auto err = next_epoch(dir, tree->last_zxid(), epoch); !err.empty()) {
+    res.exit_code = 1;
+    res.error = err;
+    return res;
+  }
+  if (!nd->cfg.c.fsync)
+    spdlog::warn("fsync is OFF: acknowledged writes can be lost on a crash. "
+                 "Use this for tests only.");
+  txn_log::writer_options log_opts;
+  log_opts.fsync = nd->cfg.c.fsync;
+  auto log = txn_log::spawn_txn_log(sys, log_dir, log_opts);
+  if (!log) {
+    res.exit_code = 3;
+    res.error = sys.render(log.error());
+    return res;
+  }
+  std::vector<std::pair<int64_t, int32_t>> sessions(tree->sessions().begin(),
+                                                    tree->sessions().end());
+  nd->txn_log = *log;
+  nd->watch_dispatcher = spawn_watch_dispatcher(sys, nd);
+  nd->datatree = spawn_datatree(sys, nd, std::move(tree));
+  nd->session_tracker = spawn_session_tracker(sys, nd, std::move(sessions));
+  // Standalone: a quorum of one, so the peer leads at once.
+  nd->leader = spawn_leader(sys, nd, 1);
+  caf::anon_send(nd->datatree, local::lead_atom::value, epoch);
+  auto listener = spawn_client_listener(sys, nd);
+  if (!listener) {
+    res.exit_code = 1;
+    res.error = "cannot listen on " + nd->cfg.self.client_address + ":" +
+                std::to_string(nd->cfg.self.client_port) + ": " +
+                sys.render(listener.error());
+    return res;
+  }
+  spdlog::info("zkd node {} serving on {}:{} (epoch {}, mode {})", nd->cfg.id,
+               nd->cfg.self.client_address, nd->cfg.self.client_port, epoch,
+               nd->mode);
+  res.nd = nd;
+  res.listener = *listener;
+  return res;
+}
+
+} // namespace zkd

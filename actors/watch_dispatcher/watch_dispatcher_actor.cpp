@@ -1,0 +1,147 @@
+#include "actors/watch_dispatcher/watch_dispatcher_actor.hpp"
+
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/watch_dispatcher/watch_manager.hpp"
+#include "messages/local/local.hpp"
+#include "messages/wire/reply.hpp"
+
+namespace zkd {
+
+namespace {
+
+struct dispatcher_state {
+  std::shared_ptr<node> nd;
+  watch_dispatcher::watch_manager watches;
+  std::unordered_map<int64_t, caf::actor> conn_of;
+  // Bytes per connection collected while handling one batch, so each
+  // connection gets one message (and one socket write) per batch.
+  std::unordered_map<int64_t, local::outbound> pending;
+  static inline const char* name = "watch_dispatcher";
+};
+
+using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;
+
+void publish_counts(dispatcher_ptr self) {
+  auto& st = self->state;
+  auto sum = st.watches.summary();
+  st.nd->metrics.watches = sum.total;
+  st.nd->metrics.watch_paths = sum.paths;
+  st.nd->metrics.watch_sessions = sum.connections;
+}
+
+watch_dispatcher::watch_kind to_core_kind(int32_t k) {
+  switch (static_cast<local::watch_kind>(k)) {
+  case local::watch_kind::exist:
+    return watch_dispatcher::watch_kind::exist;
+  case local::watch_kind::child:
+    return watch_dispatcher::watch_kind::child;
+  default:
+    return watch_dispatcher::watch_kind::data;
+  }
+}
+
+void queue_frame(dispatcher_ptr self, int64_t session,
+                 const std::vector<char>& frame, bool close_after) {
+  auto& st = self->state;
+  if (st.conn_of.count(session) == 0)
+    return; // disconnected: ZooKeeper drops what it cannot send
+  auto& out = st.pending[session];
+  out.bytes.insert(out.bytes.end(), frame.begin(), frame.end());
+  out.close_after = out.close_after || close_after;
+}
+
+void flush_pending(dispatcher_ptr self) {
+  auto& st = self->state;
+  for (auto& [session, out] : st.pending) {
+    auto i = st.conn_of.find(session);
+    if (i == st.conn_of.end())
+      continue;
+    bool close_after = out.close_after;
+    self->send(i->second, std::move(out));
+    if (close_after)
+      st.conn_of.erase(i);
+  }
+  st.pending.clear();
+}
+
+void fire(dispatcher_ptr self, const std::string& path, int32_t type) {
+  auto fired =
+      self->state.watches.trigger(path, static_cast<wire::event_type>(type));
+  for (auto& f : fired) {
+    std::vector<char> frame;
+    wire::append_watcher_event(frame, f.event);
+    queue_frame(self, f.session, frame, false);
+  }
+}
+
+caf::behavior dispatcher_impl(dispatcher_ptr self, std::shared_ptr<node> nd) {
+  self->state.nd = std::move(nd);
+  return {
+      [=](local::dispatch_batch& batch) {
+        auto& st = self->state;
+        for (auto& item : batch.items) {
+          switch (item.kind) {
+          case local::dispatch_item::reply:
+            if (item.type != 0 && st.conn_of.count(item.session) != 0)
+              st.watches.add(item.session, item.path, to_core_kind(item.type));
+            queue_frame(self, item.session, item.frame, item.close_after);
+            break;
+          case local::dispatch_item::trigger:
+            fire(self, item.path, item.type);
+            break;
+          case local::dispatch_item::session_gone:
+            st.watches.remove_session(item.session);
+            if (auto i = st.conn_of.find(item.session); i != st.conn_of.end()) {
+              // An expired session's connection is closed, as ZooKeeper does;
+              // the client learns of the expiry when it reconnects.
+              if (st.pending.count(item.session) == 0)
+                self->send(i->second, local::close_atom::value);
+              else
+                st.pending[item.session].close_after = true;
+            }
+            break;
+          }
+        }
+        flush_pending(self);
+        publish_counts(self);
+      },
+      [=](local::attach_atom, int64_t session, caf::actor conn) {
+        auto& st = self->state;
+        auto i = st.conn_of.find(session);
+        if (i != st.conn_of.end() && i->second != conn) {
+          // The session moved to a new connection: ZooKeeper closes the old
+          // one. Watches were the old connection's; the client re-registers
+          // them with setWatches.
+          self->send(i->second, local::close_atom::value);
+          st.watches.remove_session(session);
+        }
+        st.conn_of[session] = std::move(conn);
+        publish_counts(self);
+      },
+      [=](local::detach_atom, int64_t session, caf::actor conn) {
+        auto& st = self->state;
+        auto i = st.conn_of.find(session);
+        if (i == st.conn_of.end() || i->second != conn)
+          return;
+        // ZooKeeper's watches belong to the connection: they go with it.
+        st.conn_of.erase(i);
+        st.watches.remove_session(session);
+        publish_counts(self);
+      },
+      [=](local::wchc_atom) { return self->state.watches.by_session(); },
+      [=](local::wchp_atom) { return self->state.watches.by_path(); },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_watch_dispatcher(caf::actor_system& sys,
+                                  std::shared_ptr<node> nd) {
+  return sys.spawn(dispatcher_impl, std::move(nd));
+}
+
+} // namespace zkd

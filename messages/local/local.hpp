@@ -1,0 +1,189 @@
+// Messages between the actors of one node. Plain structs; the ones that carry
+// a std::variant (decoded requests) are local-only and whitelisted as unsafe
+// message types, because CAF 0.17 cannot serialize std::variant and they never
+// leave the process.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "messages/wire/records.hpp"
+#include "messages/wire/request.hpp"
+
+namespace zkd::local {
+
+// --- atoms -------------------------------------------------------------------
+using tick_atom = caf::atom_constant<caf::atom("tick")>;
+using touch_atom = caf::atom_constant<caf::atom("touch")>;
+using close_atom = caf::atom_constant<caf::atom("close")>;
+using expired_atom = caf::atom_constant<caf::atom("expired")>;
+using commit_atom = caf::atom_constant<caf::atom("commit")>;
+using lead_atom = caf::atom_constant<caf::atom("lead")>;
+using dump_atom = caf::atom_constant<caf::atom("dump")>;
+using wchc_atom = caf::atom_constant<caf::atom("wchc")>;
+using wchp_atom = caf::atom_constant<caf::atom("wchp")>;
+using flush_atom = caf::atom_constant<caf::atom("flush")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using detach_atom = caf::atom_constant<caf::atom("detach")>;
+
+// --- connection -> datatree
+// ----------------------------------------------------
+
+// Every request a connection decoded from one read of its socket, in arrival
+// order. Batching keeps the per-request actor hops off the hot path.
+struct request_batch {
+  int64_t session = 0;
+  std::vector<wire::request> requests;
+};
+
+// --- session_tracker <-> connection ------------------------------------------
+
+// A ConnectRequest, handed to the tracker with the connection that sent it.
+struct connect_session {
+  wire::connect_request req;
+  std::string remote; // "ip:port", for logs and cons
+};
+
+// The tracker's answer: the session exists (new or resumed) with these
+// parameters; the connection replies with ConnectResponse and starts serving.
+struct session_established {
+  int64_t session = 0;
+  int32_t timeout_ms = 0;
+  std::string passwd;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, session_established& x) {
+  return f(caf::meta::type_name("zkd::session_established"), x.session,
+           x.timeout_ms, x.passwd);
+}
+
+// The tracker refuses the session (unknown, expired, or wrong password):
+// ZooKeeper answers with a ConnectResponse of timeout 0 and closes.
+struct session_refused {
+  int64_t session = 0;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, session_refused& x) {
+  return f(caf::meta::type_name("zkd::session_refused"), x.session);
+}
+
+// --- session_tracker -> datatree (writes on behalf of a session) -------------
+
+// createSession / closeSession as txns through the write path.
+struct session_write {
+  int64_t session = 0;
+  int32_t opcode = 0; // wire::op::create_session or close_session
+  int32_t timeout_ms = 0;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, session_write& x) {
+  return f(caf::meta::type_name("zkd::session_write"), x.session, x.opcode,
+           x.timeout_ms);
+}
+
+// --- datatree -> session_tracker
+// ----------------------------------------------
+
+// A createSession or closeSession txn was applied.
+struct session_applied {
+  int64_t session = 0;
+  int32_t opcode = 0;
+  int32_t timeout_ms = 0;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, session_applied& x) {
+  return f(caf::meta::type_name("zkd::session_applied"), x.session, x.opcode,
+           x.timeout_ms);
+}
+
+// --- datatree <-> leader
+// --------------------------------------------------------
+
+struct txn_entry {
+  int64_t zxid = 0;
+  std::string bytes; // encoded txn::record (what the log stores)
+};
+
+template <class I>
+typename I::result_type inspect(I& f, txn_entry& x) {
+  return f(caf::meta::type_name("zkd::txn_entry"), x.zxid, x.bytes);
+}
+
+// Txns the datatree prepared, in zxid order, for the leader to propose.
+struct propose {
+  std::vector<txn_entry> entries;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, propose& x) {
+  return f(caf::meta::type_name("zkd::propose"), x.entries);
+}
+
+// --- datatree -> watch_dispatcher
+// -------------------------------------------------
+
+// One thing for the dispatcher to do, in order. Everything a session sees
+// (replies, watch events) passes through the dispatcher in the order the
+// datatree produced it, which is what guarantees a client sees an event before
+// the reply to any later request of its session.
+struct dispatch_item {
+  enum kind_t : int32_t {
+    reply = 0,        // send frame to session; register watch if watch_kind
+    trigger = 1,      // fire watches on path with event type `type`
+    session_gone = 2, // drop the session's watches; close its connection
+  };
+  int32_t kind = reply;
+  int64_t session = 0;
+  int32_t type = 0;         // event type (trigger) or watch kind (reply)
+  std::string path;         // trigger path or watch path
+  std::vector<char> frame;  // encoded reply frame, length prefix included
+  bool close_after = false; // close the connection once sent (closeSession)
+};
+
+// Watch kinds a reply may register.
+enum class watch_kind : int32_t { none = 0, data = 1, exist = 2, child = 3 };
+
+template <class I>
+typename I::result_type inspect(I& f, dispatch_item& x) {
+  return f(caf::meta::type_name("zkd::dispatch_item"), x.kind, x.session,
+           x.type, x.path, x.frame, x.close_after);
+}
+
+struct dispatch_batch {
+  std::vector<dispatch_item> items;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, dispatch_batch& x) {
+  return f(caf::meta::type_name("zkd::dispatch_batch"), x.items);
+}
+
+// --- watch_dispatcher <-> connection
+// ------------------------------------------
+
+// Bytes for a connection to write: whole frames, concatenated.
+struct outbound {
+  std::vector<char> bytes;
+  bool close_after = false;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, outbound& x) {
+  return f(caf::meta::type_name("zkd::outbound"), x.bytes, x.close_after);
+}
+
+} // namespace zkd::local
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(zkd::local::request_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(zkd::local::connect_session)
