@@ -90,7 +90,9 @@ public:
       return out;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // Copies: it-> yields a temporary whose members die with it.
+      YAML::Node key = it->first;
+      YAML::Node value = it->second;
       int key_line = line_of(key);
       if (!key.IsScalar()) {
         fail(key_line, "a key " + (where.empty() ? "" : "in " + where + " ") +
@@ -121,11 +123,11 @@ public:
       field f;
       f.path = prefix + name;
       f.key = key;
-      f.value = it->second;
+      f.value = value;
       f.key_line = key_line;
       // An empty value has the mark of whatever follows it.
-      int vl = line_of(it->second);
-      f.value_line = it->second.IsNull() || vl == 0 ? key_line : vl;
+      int vl = line_of(value);
+      f.value_line = value.IsNull() || vl == 0 ? key_line : vl;
       out.emplace(name, std::move(f));
     }
     return out;
