@@ -41,7 +41,7 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
         auto& st = self->state;
         auto ip = self->remote_addr(msg.handle);
         auto limit = st.nd->cfg.c.max_client_connections;
-        if (limit > 0 && st.per_ip[ip] >= limit) {
+        if (limit > 0 && st.per_ip[ip] >= static_cast<uint32_t>(limit)) {
           // ZooKeeper logs and drops connections over maxClientCnxns.
           spdlog::warn("too many connections from {} (max_client_connections "
                        "{}), closing the new one",

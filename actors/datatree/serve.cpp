@@ -314,8 +314,29 @@ prepared from_result(prep_result&& r, int32_t xid, int64_t zxid) {
 
 prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
                        int64_t zxid, int64_t time_ms) {
-  return from_result(p.prepare(session, rq.hdr.xid, rq, zxid, time_ms),
-                     rq.hdr.xid, zxid);
+  auto r = p.prepare(session, rq.hdr.xid, rq, zxid, time_ms);
+  if (r.ok() || rq.hdr.type != wire::op::multi || r.multi_errors.empty())
+    return from_result(std::move(r), rq.hdr.xid, zxid);
+  // A multi that fails in prep is still a txn in ZooKeeper: it takes a zxid
+  // and its reply lists a result per op (ok before the failed op, its code,
+  // ZRUNTIMEINCONSISTENCY after), so clients see it in order with the
+  // session's other writes.
+  txn::record failed;
+  failed.hdr = txn::header{session, rq.hdr.xid, zxid, time_ms, wire::op::multi};
+  txn::multi m;
+  bool seen = false;
+  for (auto e : r.multi_errors) {
+    int32_t code = 0;
+    if (seen)
+      code = static_cast<int32_t>(wire::err::runtime_inconsistency);
+    else if (e != wire::err::ok) {
+      code = static_cast<int32_t>(e);
+      seen = true;
+    }
+    m.ops.push_back(txn::multi_op{wire::op::error, txn::error{code}});
+  }
+  failed.b = std::move(m);
+  return failed;
 }
 
 prepared prepare_session_write(prep& p, const local::session_write& w,
