@@ -1,0 +1,503 @@
+"""Process harness for the integration tests.
+
+Starts zkd (``ZkdServer``) or Apache ZooKeeper 3.8 (``ZooKeeperServer``) on a free
+127.0.0.1 port in a private temporary directory, waits until it serves clients, and
+stops it by PID. Both classes share one interface so a test can run unchanged against
+either server:
+
+    with ZkdServer() as srv:          # or ZooKeeperServer()
+        srv.hostport                  # "127.0.0.1:PORT"
+        srv.four_letter_word("srvr")
+        srv.kill9(); srv.restart()    # the data directory survives a restart
+
+Environment:
+    ZKD_BIN          path of the zkd binary (default /work/main/build/zkd). The special
+                     value "zookeeper" makes ZkdServer run Apache ZooKeeper instead, with
+                     an equivalent zoo.cfg: that is how the suite itself is checked
+                     against the reference on both sides.
+    ZK_CLASSPATH     overrides the Java classpath of ZooKeeper (default: from zkEnv.sh).
+    ZKD_KEEP_TMP=1   keeps the temporary directories for inspection.
+"""
+
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HOST = "127.0.0.1"
+DEFAULT_ZKD_BIN = "/work/main/build/zkd"
+ZK_HOME = "/usr/share/zookeeper"
+ZKCLI = os.path.join(ZK_HOME, "bin", "zkCli.sh")
+
+# Every server still running, so a crashed test run does not leave processes behind.
+_live_servers = set()
+
+
+def zkd_bin():
+    return os.environ.get("ZKD_BIN", DEFAULT_ZKD_BIN)
+
+
+def zkd_is_reference():
+    """True when ZKD_BIN=zookeeper: the "zkd" side is Apache ZooKeeper too."""
+    return zkd_bin() == "zookeeper"
+
+
+def zkd_available():
+    b = zkd_bin()
+    return b == "zookeeper" or (os.path.isfile(b) and os.access(b, os.X_OK))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def four_letter_word(host, port, word, timeout=5.0):
+    """Sends a 4-letter word and returns the whole answer as text ("" if the server
+    closed without answering). Raises OSError if the port does not accept."""
+    if isinstance(word, str):
+        word = word.encode()
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.settimeout(timeout)
+        s.sendall(word)
+        chunks = []
+        while True:
+            try:
+                c = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not c:
+                break
+            chunks.append(c)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def _kazoo_connects(hostport, timeout):
+    from kazoo.client import KazooClient
+
+    c = KazooClient(hosts=hostport, timeout=max(timeout, 1.0),
+                    connection_retry=None, command_retry=None)
+    try:
+        c.start(timeout=timeout)
+        return True
+    except Exception:
+        return False
+    finally:
+        try:
+            c.stop()
+            c.close()
+        except Exception:
+            pass
+
+
+def _tail(path, max_bytes=20000):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read().decode("utf-8", "replace")
+        if size > max_bytes:
+            data = "...[%d bytes cut]...\n" % (size - max_bytes) + data
+        return data
+    except OSError as e:
+        return "<%s>" % e
+
+
+def _yaml_scalar(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    s = str(v)
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_yaml(value, indent=0):
+    """A small YAML emitter for nested dicts/lists of scalars (no PyYAML needed)."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append("%s%s:" % (pad, k))
+                lines.append(to_yaml(v, indent + 1))
+            elif isinstance(v, dict):
+                lines.append("%s%s: {}" % (pad, k))
+            elif isinstance(v, list):
+                lines.append("%s%s: []" % (pad, k))
+            else:
+                lines.append("%s%s: %s" % (pad, k, _yaml_scalar(v)))
+    elif isinstance(value, list):
+        for v in value:
+            if isinstance(v, (dict, list)) and v:
+                sub = to_yaml(v, indent + 1).lstrip()
+                lines.append("%s- %s" % (pad, sub))
+            else:
+                lines.append("%s- %s" % (pad, _yaml_scalar(v)))
+    else:
+        lines.append(pad + _yaml_scalar(value))
+    return "\n".join(lines)
+
+
+def _deep_merge(base, extra):
+    out = dict(base)
+    for k, v in (extra or {}).items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+class ServerError(RuntimeError):
+    pass
+
+
+class _Server:
+    """Common process handling. Subclasses provide _write_config() and _command()."""
+
+    kind = "server"
+    start_timeout = 20.0
+
+    def __init__(self, port=None, workdir=None, start=True, start_timeout=None):
+        self.host = HOST
+        self.port = port or free_port()
+        self._own_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="zkd-it-%s-" % self.kind)
+        self.data_dir = os.path.join(self.workdir, "data")
+        os.makedirs(self.data_dir, exist_ok=True)
+        self.stdout_path = os.path.join(self.workdir, "stdout.log")
+        self.stderr_path = os.path.join(self.workdir, "stderr.log")
+        if start_timeout is not None:
+            self.start_timeout = start_timeout
+        self.proc = None
+        self.starts = 0
+        self.last_exit_code = None
+        self._closed = False
+        if start:
+            try:
+                self.start()
+            except Exception:
+                # The exception carries the logs; nothing will close this server.
+                _live_servers.discard(self)
+                if self._own_workdir and not os.environ.get("ZKD_KEEP_TMP"):
+                    shutil.rmtree(self.workdir, ignore_errors=True)
+                raise
+
+    # -- interface ------------------------------------------------------------
+    @property
+    def hostport(self):
+        return "%s:%d" % (self.host, self.port)
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self):
+        if self.running():
+            raise ServerError("%s already running (pid %d)" % (self.kind, self.pid))
+        self._write_config()
+        cmd = self._command()
+        self.starts += 1
+        # Append: a restart keeps the earlier output next to the new one.
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            banner = ("==== start #%d: %s\n" % (self.starts, " ".join(cmd))).encode()
+            out.write(banner)
+            err.write(banner)
+            out.flush()
+            err.flush()
+            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         cwd=self.workdir, env=self._env())
+        _live_servers.add(self)
+        try:
+            self.wait_ready(self.start_timeout)
+        except Exception:
+            self._terminate(grace=2.0)
+            raise
+
+    def wait_ready(self, timeout):
+        """Ready = `ruok` answers `imok`, or (for a server without 4-letter words)
+        a kazoo session can be established."""
+        deadline = time.monotonic() + timeout
+        accepted_without_imok = 0
+        last_error = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with code %s during start-up\n%s" %
+                                  (self.kind, self.proc.returncode, self.logs()))
+            try:
+                answer = four_letter_word(self.host, self.port, "ruok", timeout=1.0)
+                # ZooKeeper says imok as soon as it listens, before it serves
+                # sessions; srvr tells the difference.
+                if answer == "imok" and "not currently serving" not in four_letter_word(
+                        self.host, self.port, "srvr", timeout=1.0):
+                    return
+                accepted_without_imok += 1
+                last_error = "ruok answered %r" % answer
+                if accepted_without_imok >= 3 and _kazoo_connects(
+                        self.hostport, min(3.0, max(0.5, deadline - time.monotonic()))):
+                    return
+            except OSError as e:
+                last_error = e
+            time.sleep(0.05)
+        raise ServerError("%s on %s not ready after %.1fs (last: %s)\n%s" %
+                          (self.kind, self.hostport, timeout, last_error, self.logs()))
+
+    def stop(self, grace=10.0):
+        """SIGTERM, then SIGKILL after `grace` seconds. Returns the exit code."""
+        return self._terminate(grace)
+
+    def kill9(self):
+        """SIGKILL: the process gets no chance to flush or clean up."""
+        if not self.running():
+            return self.last_exit_code
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.last_exit_code = self.proc.wait()
+        _live_servers.discard(self)
+        return self.last_exit_code
+
+    def restart(self, kill=False):
+        """Stops (SIGTERM, or SIGKILL when kill=True) and starts again on the same
+        port with the same data directory."""
+        if kill:
+            self.kill9()
+        else:
+            self.stop()
+        self.start()
+
+    def close(self, keep=False):
+        """Stops the server and removes its temporary directory (kept when
+        keep=True, e.g. after a failed test, or with ZKD_KEEP_TMP=1)."""
+        if self._closed:
+            return
+        self.stop()
+        self._closed = True
+        if keep:
+            sys.stderr.write("kept %s of %s\n" % (self.workdir, self.kind))
+        elif self._own_workdir and not os.environ.get("ZKD_KEEP_TMP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def four_letter_word(self, word, timeout=5.0):
+        return four_letter_word(self.host, self.port, word, timeout)
+
+    def logs(self, max_bytes=20000):
+        return ("---- %s stdout (%s) ----\n%s\n---- %s stderr (%s) ----\n%s\n" %
+                (self.kind, self.stdout_path, _tail(self.stdout_path, max_bytes),
+                 self.kind, self.stderr_path, _tail(self.stderr_path, max_bytes)))
+
+    def wipe(self, client=None):
+        """Deletes every node except /zookeeper, so a shared server looks new."""
+        own = client is None
+        if own:
+            from kazoo.client import KazooClient
+            client = KazooClient(hosts=self.hostport, timeout=10.0)
+            client.start(timeout=10.0)
+        try:
+            for child in client.get_children("/"):
+                if child != "zookeeper":
+                    client.delete("/" + child, recursive=True)
+        finally:
+            if own:
+                client.stop()
+                client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write(self.logs())
+        self.close()
+        return False
+
+    def __repr__(self):
+        return "<%s %s pid=%s>" % (self.kind, self.hostport, self.pid)
+
+    # -- internals ------------------------------------------------------------
+    def _env(self):
+        return dict(os.environ)
+
+    def _terminate(self, grace):
+        if not self.running():
+            if self.proc is not None:
+                self.last_exit_code = self.proc.returncode
+            _live_servers.discard(self)
+            return self.last_exit_code
+        try:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.last_exit_code = self.proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.last_exit_code = self.proc.wait()
+        _live_servers.discard(self)
+        return self.last_exit_code
+
+
+# ---------------------------------------------------------------------------------
+# Apache ZooKeeper 3.8 (the reference)
+# ---------------------------------------------------------------------------------
+
+def zookeeper_classpath():
+    cp = os.environ.get("ZK_CLASSPATH")
+    if cp:
+        return cp
+    try:
+        cp = subprocess.run(
+            ["bash", "-c", '. %s/bin/zkEnv.sh >/dev/null 2>&1; printf %%s "$CLASSPATH"' % ZK_HOME],
+            capture_output=True, text=True, timeout=10).stdout.strip()
+    except Exception:
+        cp = ""
+    if not cp:
+        cp = "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar"
+    # A logging backend, so the server's own log lands in stderr.log.
+    if os.path.exists("/usr/share/java/slf4j-simple.jar"):
+        cp += ":/usr/share/java/slf4j-simple.jar"
+    return cp
+
+
+_JVM_FLAGS = [
+    # Start-up time dominates a test run: a small heap, serial GC and C1 only.
+    "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xms32m", "-Xmx512m",
+    "-Xshare:auto", "-Djava.net.preferIPv4Stack=true",
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+    "-Dorg.slf4j.simpleLogger.showDateTime=true",
+    "-Dzookeeper.admin.enableServer=false",
+]
+
+
+class ZooKeeperServer(_Server):
+    """A standalone Apache ZooKeeper 3.8 from the Debian package."""
+
+    kind = "zookeeper"
+    start_timeout = 60.0
+
+    def __init__(self, port=None, workdir=None, tick_ms=200, extra_cfg=None, start=True,
+                 start_timeout=None):
+        self.tick_ms = tick_ms
+        self.extra_cfg = dict(extra_cfg or {})
+        super().__init__(port=port, workdir=workdir, start=start, start_timeout=start_timeout)
+
+    @property
+    def config_path(self):
+        return os.path.join(self.workdir, "zoo.cfg")
+
+    def _write_config(self):
+        cfg = {
+            "tickTime": self.tick_ms,
+            "dataDir": self.data_dir,
+            "clientPort": self.port,
+            "clientPortAddress": self.host,
+            "4lw.commands.whitelist": "*",
+            "admin.enableServer": "false",
+            "maxClientCnxns": 0,
+        }
+        cfg.update(self.extra_cfg)
+        with open(self.config_path, "w") as f:
+            for k, v in cfg.items():
+                f.write("%s=%s\n" % (k, v))
+
+    def _command(self):
+        return (["java", "-cp", zookeeper_classpath(),
+                 "-Dzookeeper.log.dir=%s" % self.workdir] + _JVM_FLAGS +
+                ["org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path])
+
+
+# ---------------------------------------------------------------------------------
+# zkd
+# ---------------------------------------------------------------------------------
+
+class ZkdServer(_Server):
+    """zkd started as `zkd --config FILE.yaml [--id N]`.
+
+    config:      dict merged over the defaults (client address/port, data_dir,
+                 four_letter_words "*", tick_ms 200) before it is written as YAML.
+    config_text: the YAML file verbatim instead (the client port is still self.port;
+                 the text must use it, e.g. via "{port}" and "{data_dir}" placeholders).
+    node_id:     passed as --id when not None.
+    extra_args:  appended to the command line.
+    """
+
+    kind = "zkd"
+    start_timeout = 20.0
+
+    def __init__(self, port=None, workdir=None, config=None, config_text=None, node_id=None,
+                 extra_args=(), tick_ms=200, start=True, start_timeout=None, binary=None):
+        self.binary = binary or zkd_bin()
+        self.config = dict(config or {})
+        self.config_text = config_text
+        self.node_id = node_id
+        self.extra_args = list(extra_args)
+        self.tick_ms = tick_ms
+        self.reference = self.binary == "zookeeper"
+        if self.reference:
+            self.kind = "zkd-as-zookeeper"
+            self.start_timeout = ZooKeeperServer.start_timeout
+        elif not (os.path.isfile(self.binary) and os.access(self.binary, os.X_OK)):
+            raise ServerError("zkd binary %r not found (set ZKD_BIN)" % self.binary)
+        super().__init__(port=port, workdir=workdir, start=start, start_timeout=start_timeout)
+
+    @property
+    def config_path(self):
+        return os.path.join(self.workdir, "zoo.cfg" if self.reference else "zkd.yaml")
+
+    def effective_config(self):
+        base = {
+            "client": {"address": self.host, "port": self.port},
+            "data_dir": self.data_dir,
+            "four_letter_words": "*",
+            "tick_ms": self.tick_ms,
+        }
+        return _deep_merge(base, self.config)
+
+    def _write_config(self):
+        if self.reference:
+            ZooKeeperServer._write_config(self._as_reference())
+            return
+        if self.config_text is not None:
+            text = self.config_text.format(port=self.port, data_dir=self.data_dir,
+                                           host=self.host, workdir=self.workdir)
+        else:
+            text = to_yaml(self.effective_config()) + "\n"
+        with open(self.config_path, "w") as f:
+            f.write(text)
+
+    def _command(self):
+        if self.reference:
+            return ZooKeeperServer._command(self._as_reference())
+        cmd = [self.binary, "--config", self.config_path]
+        if self.node_id is not None:
+            cmd += ["--id", str(self.node_id)]
+        return cmd + self.extra_args
+
+    def _as_reference(self):
+        # A stand-in carrying exactly what ZooKeeperServer's config writer reads.
+        ref = ZooKeeperServer.__new__(ZooKeeperServer)
+        ref.host, ref.port, ref.workdir = self.host, self.port, self.workdir
+        ref.data_dir = self.data_dir
+        ref.tick_ms = self.effective_config().get("tick_ms", self.tick_ms)
+        ref.extra_cfg = {}
+        return ref
+
+
+def _cleanup_at_exit():
+    for srv in list(_live_servers):
+        try:
+            srv._terminate(grace=3.0)
+        except Exception:
+            pass
+
+
+atexit.register(_cleanup_at_exit)
