@@ -46,8 +46,8 @@ std::optional<std::array<uint8_t, 4>> v4_bytes(std::string_view addr) {
   while (true) {
     auto dot = addr.find('.', start);
     auto piece = addr.substr(start, dot == std::string_view::npos
-                                      ? std::string_view::npos
-                                      : dot - start);
+                                        ? std::string_view::npos
+                                        : dot - start);
     if (part == 4)
       return std::nullopt;
     auto v = parse_int(piece);
@@ -115,8 +115,8 @@ bool valid_digest(std::string_view id) {
   while (true) {
     auto colon = id.find(':', start);
     auto piece = id.substr(start, colon == std::string_view::npos
-                                    ? std::string_view::npos
-                                    : colon - start);
+                                      ? std::string_view::npos
+                                      : colon - start);
     ++parts;
     if (!piece.empty())
       nonempty_upto = parts;

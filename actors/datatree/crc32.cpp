@@ -34,10 +34,10 @@ uint32_t crc32_update(uint32_t crc, const void* data, size_t n) noexcept {
   auto p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
   while (n >= 4) {
-    c ^= uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16)
-         | (uint32_t{p[3]} << 24);
-    c = t[3][c & 0xFF] ^ t[2][(c >> 8) & 0xFF] ^ t[1][(c >> 16) & 0xFF]
-        ^ t[0][c >> 24];
+    c ^= uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
+         (uint32_t{p[3]} << 24);
+    c = t[3][c & 0xFF] ^ t[2][(c >> 8) & 0xFF] ^ t[1][(c >> 16) & 0xFF] ^
+        t[0][c >> 24];
     p += 4;
     n -= 4;
   }

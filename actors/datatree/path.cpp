@@ -10,7 +10,9 @@ namespace {
 // sequence Java's decoder would replace with U+FFFD (truncated, overlong,
 // surrogate, beyond U+10FFFF): such a path is invalid anyway.
 bool next_code_point(std::string_view s, size_t& i, uint32_t& cp) noexcept {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  auto byte = [&](size_t k) {
+    return static_cast<unsigned char>(s[k]);
+  };
   unsigned char b0 = byte(i);
   if (b0 < 0x80) {
     cp = b0;
@@ -50,8 +52,8 @@ bool next_code_point(std::string_view s, size_t& i, uint32_t& cp) noexcept {
 
 bool bad_char(uint32_t c) noexcept {
   // Characters beyond U+FFFF are surrogate pairs in Java: rejected.
-  return (c > 0x0000 && c <= 0x001F) || (c >= 0x007F && c <= 0x009F)
-         || (c >= 0xD800 && c <= 0xF8FF) || c >= 0xFFF0;
+  return (c > 0x0000 && c <= 0x001F) || (c >= 0x007F && c <= 0x009F) ||
+         (c >= 0xD800 && c <= 0xF8FF) || c >= 0xFFF0;
 }
 
 } // namespace
@@ -102,13 +104,13 @@ std::string_view name_of(std::string_view path) noexcept {
 }
 
 bool has_parent(std::string_view path) noexcept {
-  return path.find('/') != std::string_view::npos
-         && path.find('\0') == std::string_view::npos;
+  return path.find('/') != std::string_view::npos &&
+         path.find('\0') == std::string_view::npos;
 }
 
 bool is_special_path(std::string_view path) noexcept {
-  return path == "/" || path == "/zookeeper" || path == "/zookeeper/quota"
-         || path == "/zookeeper/config";
+  return path == "/" || path == "/zookeeper" || path == "/zookeeper/quota" ||
+         path == "/zookeeper/config";
 }
 
 } // namespace zkd::datatree

@@ -28,22 +28,22 @@ struct create_mode {
 
 std::optional<create_mode> mode_of(int32_t flags) {
   switch (flags) {
-    case 0: // PERSISTENT
-      return create_mode{};
-    case 1: // EPHEMERAL
-      return create_mode{true, false, false, false};
-    case 2: // PERSISTENT_SEQUENTIAL
-      return create_mode{false, true, false, false};
-    case 3: // EPHEMERAL_SEQUENTIAL
-      return create_mode{true, true, false, false};
-    case 4: // CONTAINER
-      return create_mode{false, false, true, false};
-    case 5: // PERSISTENT_WITH_TTL
-      return create_mode{false, false, false, true};
-    case 6: // PERSISTENT_SEQUENTIAL_WITH_TTL
-      return create_mode{false, true, false, true};
-    default:
-      return std::nullopt;
+  case 0: // PERSISTENT
+    return create_mode{};
+  case 1: // EPHEMERAL
+    return create_mode{true, false, false, false};
+  case 2: // PERSISTENT_SEQUENTIAL
+    return create_mode{false, true, false, false};
+  case 3: // EPHEMERAL_SEQUENTIAL
+    return create_mode{true, true, false, false};
+  case 4: // CONTAINER
+    return create_mode{false, false, true, false};
+  case 5: // PERSISTENT_WITH_TTL
+    return create_mode{false, false, false, true};
+  case 6: // PERSISTENT_SEQUENTIAL_WITH_TTL
+    return create_mode{false, true, false, true};
+  default:
+    return std::nullopt;
   }
 }
 
@@ -63,20 +63,20 @@ txn::multi_op to_multi_op(int32_t type, txn::body&& b) {
   txn::multi_op o;
   o.type = type;
   std::visit(
-    [&](auto&& x) {
-      using T = std::decay_t<decltype(x)>;
-      if constexpr (std::is_same_v<T, txn::create>
-                    || std::is_same_v<T, txn::create_container>
-                    || std::is_same_v<T, txn::create_ttl>
-                    || std::is_same_v<T, txn::remove>
-                    || std::is_same_v<T, txn::set_data>
-                    || std::is_same_v<T, txn::check_version>
-                    || std::is_same_v<T, txn::error>)
-        o.body = std::move(x);
-      else
-        violated("a multi op of a kind a multi cannot hold");
-    },
-    std::move(b));
+      [&](auto&& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, txn::create> ||
+                      std::is_same_v<T, txn::create_container> ||
+                      std::is_same_v<T, txn::create_ttl> ||
+                      std::is_same_v<T, txn::remove> ||
+                      std::is_same_v<T, txn::set_data> ||
+                      std::is_same_v<T, txn::check_version> ||
+                      std::is_same_v<T, txn::error>)
+          o.body = std::move(x);
+        else
+          violated("a multi op of a kind a multi cannot hold");
+      },
+      std::move(b));
   return o;
 }
 
@@ -86,7 +86,7 @@ prep::prep(const tree& t, prep_options opts) : tree_(t), opts_(opts) {
   // nop
 }
 
-// -- in-flight state ------------------------------------------------------------
+// -- in-flight state ----------------------------------------------------------
 
 std::optional<prep::record> prep::get_record(std::string_view path) const {
   record r;
@@ -128,6 +128,8 @@ bool prep::permitted(const record& r, int32_t perm, const auth_ids& who) const {
 }
 
 void prep::applied(int64_t zxid) {
+  for (auto i = closing_.begin(); i != closing_.end();)
+    i = i->second <= zxid ? closing_.erase(i) : std::next(i);
   while (!changes_.empty() && changes_.front().zxid <= zxid) {
     auto& c = changes_.front();
     auto i = by_path_.find(c.path);
@@ -138,6 +140,7 @@ void prep::applied(int64_t zxid) {
 }
 
 void prep::reset() {
+  closing_.clear();
   by_path_.clear();
   changes_.clear();
   last_zxid_ = 0;
@@ -192,14 +195,14 @@ void prep::check_invariants() const {
     violated("every in-flight path indexed");
 }
 
-// -- ops ---------------------------------------------------------------------------
+// -- ops ----------------------------------------------------------------------
 
 prep::op_out prep::prep_create(int32_t type, int64_t session,
                                const std::string& req_path,
                                const wire::opt_bytes& data,
-                               const std::vector<wire::acl>& acl,
-                               int32_t flags, int64_t ttl, int64_t zxid,
-                               int64_t time_ms, const auth_ids& who) {
+                               const std::vector<wire::acl>& acl, int32_t flags,
+                               int64_t ttl, int64_t zxid, int64_t time_ms,
+                               const auth_ids& who) {
   op_out o;
   o.type = type;
   auto mode = mode_of(flags);
@@ -352,9 +355,8 @@ prep::op_out prep::prep_delete(const wire::delete_request& rq, int64_t zxid,
   return o;
 }
 
-prep::op_out prep::prep_set_data(const wire::set_data_request& rq,
-                                 int64_t zxid, int64_t time_ms,
-                                 const auth_ids& who) {
+prep::op_out prep::prep_set_data(const wire::set_data_request& rq, int64_t zxid,
+                                 int64_t time_ms, const auth_ids& who) {
   op_out o;
   o.type = op::set_data;
   if (!valid_path(rq.path)) {
@@ -481,38 +483,42 @@ prep_result prep::prep_multi(int64_t session, int32_t cxid,
   err failed = err::ok;
   std::vector<err> codes;
   codes.reserve(m.ops.size());
+  bool closing = closing_.count(session) != 0;
   for (auto& mo : m.ops) {
     if (failed != err::ok) {
       codes.push_back(err::runtime_inconsistency);
       continue;
     }
     op_out o;
-    o.err = err::marshalling_error;
-    std::visit(
-      [&](auto& b) {
-        using T = std::decay_t<decltype(b)>;
-        if constexpr (std::is_same_v<T, wire::create_request>) {
-          if (mo.type == op::create || mo.type == op::create_container
-              || mo.type == op::create2)
-            o = prep_create(mo.type == op::create2 ? op::create : mo.type,
-                            session, b.path, b.data, b.acl, b.flags, -1, zxid,
-                            time_ms, who);
-        } else if constexpr (std::is_same_v<T, wire::create_ttl_request>) {
-          if (mo.type == op::create_ttl)
-            o = prep_create(mo.type, session, b.path, b.data, b.acl, b.flags,
-                            b.ttl, zxid, time_ms, who);
-        } else if constexpr (std::is_same_v<T, wire::delete_request>) {
-          if (mo.type == op::remove)
-            o = prep_delete(b, zxid, who);
-        } else if constexpr (std::is_same_v<T, wire::set_data_request>) {
-          if (mo.type == op::set_data)
-            o = prep_set_data(b, zxid, time_ms, who);
-        } else if constexpr (std::is_same_v<T, wire::check_version_request>) {
-          if (mo.type == op::check)
-            o = prep_check(b, who);
-        }
-      },
-      mo.body);
+    o.err = closing ? err::session_expired : err::marshalling_error;
+    if (!closing) {
+      std::visit(
+          [&](auto& b) {
+            using T = std::decay_t<decltype(b)>;
+            if constexpr (std::is_same_v<T, wire::create_request>) {
+              if (mo.type == op::create || mo.type == op::create_container ||
+                  mo.type == op::create2)
+                o = prep_create(mo.type == op::create2 ? op::create : mo.type,
+                                session, b.path, b.data, b.acl, b.flags, -1,
+                                zxid, time_ms, who);
+            } else if constexpr (std::is_same_v<T, wire::create_ttl_request>) {
+              if (mo.type == op::create_ttl)
+                o = prep_create(mo.type, session, b.path, b.data, b.acl,
+                                b.flags, b.ttl, zxid, time_ms, who);
+            } else if constexpr (std::is_same_v<T, wire::delete_request>) {
+              if (mo.type == op::remove)
+                o = prep_delete(b, zxid, who);
+            } else if constexpr (std::is_same_v<T, wire::set_data_request>) {
+              if (mo.type == op::set_data)
+                o = prep_set_data(b, zxid, time_ms, who);
+            } else if constexpr (std::is_same_v<T,
+                                                wire::check_version_request>) {
+              if (mo.type == op::check)
+                o = prep_check(b, who);
+            }
+          },
+          mo.body);
+    }
     if (o.err != err::ok) {
       failed = o.err;
       codes.push_back(o.err);
@@ -543,58 +549,63 @@ prep_result prep::prepare(int64_t session, int32_t cxid,
   op_out o;
   o.err = err::marshalling_error;
   o.type = type;
+  bool closing = closing_.count(session) != 0;
+  if (closing && type != op::close_session && type != op::multi) {
+    o.err = err::session_expired;
+    return make(session, cxid, zxid, time_ms, std::move(o));
+  }
   switch (type) {
-    case op::create:
-    case op::create2:
-    case op::create_container:
-      if (auto* b = std::get_if<wire::create_request>(&rq.body))
-        o = prep_create(type, session, b->path, b->data, b->acl, b->flags, -1,
-                        zxid, time_ms, who);
-      break;
-    case op::create_ttl:
-      if (auto* b = std::get_if<wire::create_ttl_request>(&rq.body))
-        o = prep_create(type, session, b->path, b->data, b->acl, b->flags,
-                        b->ttl, zxid, time_ms, who);
-      break;
-    case op::remove:
-      if (auto* b = std::get_if<wire::delete_request>(&rq.body))
-        o = prep_delete(*b, zxid, who);
-      break;
-    case op::set_data:
-      if (auto* b = std::get_if<wire::set_data_request>(&rq.body))
-        o = prep_set_data(*b, zxid, time_ms, who);
-      break;
-    case op::set_acl:
-      if (auto* b = std::get_if<wire::set_acl_request>(&rq.body))
-        o = prep_set_acl(*b, zxid, who);
-      break;
-    case op::check:
-      if (auto* b = std::get_if<wire::check_version_request>(&rq.body))
-        o = prep_check(*b, who);
-      break;
-    case op::multi:
-      if (auto* b = std::get_if<wire::multi_request>(&rq.body))
-        return prep_multi(session, cxid, *b, zxid, time_ms, who);
-      break;
-    case op::reconfig:
-      o.err = opts_.reconfig_enabled ? err::unimplemented
-                                     : err::reconfig_disabled;
-      break;
-    case op::close_session:
-      return close_session(session, cxid, zxid, time_ms);
-    case op::delete_container:
-      // Only the container manager deletes containers; a client's request
-      // has no path we could read.
-      o.err = err::bad_arguments;
-      break;
-    case op::create_session:
-      // A client cannot send one on an open session; ZooKeeper fails to read
-      // its (missing) timeout.
-      o.err = err::marshalling_error;
-      break;
-    default:
-      o.err = err::unimplemented;
-      break;
+  case op::create:
+  case op::create2:
+  case op::create_container:
+    if (auto* b = std::get_if<wire::create_request>(&rq.body))
+      o = prep_create(type, session, b->path, b->data, b->acl, b->flags, -1,
+                      zxid, time_ms, who);
+    break;
+  case op::create_ttl:
+    if (auto* b = std::get_if<wire::create_ttl_request>(&rq.body))
+      o = prep_create(type, session, b->path, b->data, b->acl, b->flags, b->ttl,
+                      zxid, time_ms, who);
+    break;
+  case op::remove:
+    if (auto* b = std::get_if<wire::delete_request>(&rq.body))
+      o = prep_delete(*b, zxid, who);
+    break;
+  case op::set_data:
+    if (auto* b = std::get_if<wire::set_data_request>(&rq.body))
+      o = prep_set_data(*b, zxid, time_ms, who);
+    break;
+  case op::set_acl:
+    if (auto* b = std::get_if<wire::set_acl_request>(&rq.body))
+      o = prep_set_acl(*b, zxid, who);
+    break;
+  case op::check:
+    if (auto* b = std::get_if<wire::check_version_request>(&rq.body))
+      o = prep_check(*b, who);
+    break;
+  case op::multi:
+    if (auto* b = std::get_if<wire::multi_request>(&rq.body))
+      return prep_multi(session, cxid, *b, zxid, time_ms, who);
+    break;
+  case op::reconfig:
+    o.err =
+        opts_.reconfig_enabled ? err::unimplemented : err::reconfig_disabled;
+    break;
+  case op::close_session:
+    return close_session(session, cxid, zxid, time_ms);
+  case op::delete_container:
+    // Only the container manager deletes containers; a client's request
+    // has no path we could read.
+    o.err = err::bad_arguments;
+    break;
+  case op::create_session:
+    // A client cannot send one on an open session; ZooKeeper fails to read
+    // its (missing) timeout.
+    o.err = err::marshalling_error;
+    break;
+  default:
+    o.err = err::unimplemented;
+    break;
   }
   return make(session, cxid, zxid, time_ms, std::move(o));
 }
@@ -646,6 +657,7 @@ prep_result prep::close_session(int64_t session, int32_t cxid, int64_t zxid,
   op_out o;
   o.type = op::close_session;
   o.body = txn::close_session{std::vector<std::string>(es.begin(), es.end())};
+  closing_[session] = zxid;
   return make(session, cxid, zxid, time_ms, std::move(o));
 }
 

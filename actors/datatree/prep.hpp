@@ -16,7 +16,10 @@
 // special paths, parent, DELETE permission, node, version, NotEmpty.
 // setData / check: path, node, WRITE / READ permission, version. setACL:
 // path, ACL, node, ADMIN permission, aversion.
-// Session validity (expired, moved) is the session tracker's business.
+// Session validity (unknown, expired, moved) is the session tracker's
+// business; prep only refuses, like ZooKeeper's sessionTracker.checkSession
+// of a closing session, every request of a session whose closeSession is in
+// flight (ZSESSIONEXPIRED; in a multi, as its first op's error).
 #pragma once
 
 #include <cstdint>
@@ -54,9 +57,7 @@ struct prep_result {
   // failing op's code. Empty otherwise.
   std::vector<wire::err> multi_errors;
 
-  bool ok() const noexcept {
-    return err == wire::err::ok;
-  }
+  bool ok() const noexcept { return err == wire::err::ok; }
 };
 
 class prep {
@@ -69,12 +70,11 @@ public:
   // (see acl.hpp); the default, none, passes only world:anyone entries.
   // `zxid` must exceed every zxid prepared before (since the last reset).
   prep_result prepare(int64_t session, int32_t cxid, const wire::request& rq,
-                      int64_t zxid, int64_t time_ms,
-                      const auth_ids& who = {});
+                      int64_t zxid, int64_t time_ms, const auth_ids& who = {});
 
   // A createSession txn (from the session tracker).
-  prep_result create_session(int64_t session, int32_t timeout_ms,
-                             int64_t zxid, int64_t time_ms);
+  prep_result create_session(int64_t session, int32_t timeout_ms, int64_t zxid,
+                             int64_t time_ms);
 
   // A closeSession txn, listing the session's ephemerals as the tree plus
   // the in-flight changes have them (sorted), so every replica deletes
@@ -95,9 +95,7 @@ public:
   void reset();
 
   // In-flight changes not yet applied.
-  size_t outstanding() const noexcept {
-    return changes_.size();
-  }
+  size_t outstanding() const noexcept { return changes_.size(); }
 
   // Aborts if the per-path index does not point at the newest change of each
   // path, or zxids are out of order.
@@ -145,16 +143,15 @@ private:
                      const auth_ids& who);
   op_out prep_set_data(const wire::set_data_request& rq, int64_t zxid,
                        int64_t time_ms, const auth_ids& who);
-  op_out prep_check(const wire::check_version_request& rq,
-                    const auth_ids& who);
+  op_out prep_check(const wire::check_version_request& rq, const auth_ids& who);
   op_out prep_set_acl(const wire::set_acl_request& rq, int64_t zxid,
                       const auth_ids& who);
   prep_result prep_multi(int64_t session, int32_t cxid,
                          const wire::multi_request& m, int64_t zxid,
                          int64_t time_ms, const auth_ids& who);
   void rollback(int64_t zxid);
-  prep_result make(int64_t session, int32_t cxid, int64_t zxid,
-                   int64_t time_ms, op_out&& o);
+  prep_result make(int64_t session, int32_t cxid, int64_t zxid, int64_t time_ms,
+                   op_out&& o);
 
   const tree& tree_;
   prep_options opts_;
@@ -162,6 +159,8 @@ private:
   // Newest change per path; points into changes_ (a deque keeps element
   // addresses on push_back and pop_front).
   std::unordered_map<std::string_view, change*> by_path_;
+  // Sessions whose closeSession is prepared but not applied: the zxid.
+  std::unordered_map<int64_t, int64_t> closing_;
   int64_t last_zxid_ = 0;
 };
 

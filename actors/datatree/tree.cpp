@@ -85,13 +85,13 @@ std::string redact_digest(std::string_view id) {
       unsigned char c = static_cast<unsigned char>(id[j]);
       if (c == '\n' || c == '\r')
         break;
-      if (c == 0xC2 && j + 1 < id.size()
-          && static_cast<unsigned char>(id[j + 1]) == 0x85)
+      if (c == 0xC2 && j + 1 < id.size() &&
+          static_cast<unsigned char>(id[j + 1]) == 0x85)
         break; // U+0085
-      if (c == 0xE2 && j + 2 < id.size()
-          && static_cast<unsigned char>(id[j + 1]) == 0x80
-          && (static_cast<unsigned char>(id[j + 2]) == 0xA8
-              || static_cast<unsigned char>(id[j + 2]) == 0xA9))
+      if (c == 0xE2 && j + 2 < id.size() &&
+          static_cast<unsigned char>(id[j + 1]) == 0x80 &&
+          (static_cast<unsigned char>(id[j + 2]) == 0xA8 ||
+           static_cast<unsigned char>(id[j + 2]) == 0xA9))
         break; // U+2028, U+2029
       ++j;
     }
@@ -102,7 +102,7 @@ std::string redact_digest(std::string_view id) {
 
 } // namespace
 
-// -- znode ----------------------------------------------------------------------
+// -- znode --------------------------------------------------------------------
 
 // One allocation per znode: this header, then the path bytes, then the data
 // bytes. Children are a doubly linked list through their siblings, so a leaf
@@ -118,23 +118,19 @@ struct tree::znode {
   int32_t cversion; // child creates, as ZooKeeper stores it
   int32_t aversion;
   int32_t num_children;
-  uint32_t acl;      // index into the ACL cache
-  uint32_t hash;     // hash_path(path)
+  uint32_t acl;  // index into the ACL cache
+  uint32_t hash; // hash_path(path)
   uint32_t path_len;
   int32_t data_len; // -1: null data
   znode* first_child;
   znode* next_sibling;
   znode* prev_sibling;
 
-  char* bytes() noexcept {
-    return reinterpret_cast<char*>(this + 1);
-  }
+  char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   const char* bytes() const noexcept {
     return reinterpret_cast<const char*>(this + 1);
   }
-  std::string_view path() const noexcept {
-    return {bytes(), path_len};
-  }
+  std::string_view path() const noexcept { return {bytes(), path_len}; }
   std::string_view data_view() const noexcept {
     return {bytes() + path_len, data_len < 0 ? 0 : size_t(data_len)};
   }
@@ -143,9 +139,7 @@ struct tree::znode {
       return std::nullopt;
     return std::string{data_view()};
   }
-  int32_t data_length() const noexcept {
-    return data_len < 0 ? 0 : data_len;
-  }
+  int32_t data_length() const noexcept { return data_len < 0 ? 0 : data_len; }
   stat_persisted stat() const noexcept {
     stat_persisted s;
     s.czxid = czxid;
@@ -247,12 +241,8 @@ public:
     slots_[i] = reinterpret_cast<uintptr_t>(now) | tag_of(now->hash);
   }
 
-  size_t size() const noexcept {
-    return size_;
-  }
-  size_t capacity() const noexcept {
-    return slots_.size();
-  }
+  size_t size() const noexcept { return size_; }
+  size_t capacity() const noexcept { return slots_.size(); }
 
   template <class F>
   void for_each(F&& f) const {
@@ -314,7 +304,7 @@ private:
   size_t size_ = 0;
 };
 
-// -- ACL cache ------------------------------------------------------------------
+// -- ACL cache ----------------------------------------------------------------
 
 // ZooKeeper's ReferenceCountedACLCache: each distinct ACL list once, shared
 // by index. Entry 0 is world:anyone/ALL (ZooKeeper's -1), never released.
@@ -322,7 +312,7 @@ class tree::acl_cache {
 public:
   acl_cache() {
     auto open = std::vector<wire::acl>{
-      wire::acl{wire::perm::all, wire::id{"world", "anyone"}}};
+        wire::acl{wire::perm::all, wire::id{"world", "anyone"}}};
     add(open);
   }
 
@@ -347,9 +337,7 @@ public:
     return idx;
   }
 
-  void add_ref(uint32_t idx) noexcept {
-    ++entries_[idx].refs;
-  }
+  void add_ref(uint32_t idx) noexcept { ++entries_[idx].refs; }
 
   void release(uint32_t idx) {
     auto& e = entries_[idx];
@@ -366,9 +354,7 @@ public:
     return entries_[idx].acl;
   }
 
-  size_t size() const noexcept {
-    return by_key_.size();
-  }
+  size_t size() const noexcept { return by_key_.size(); }
 
   // Reference counts must equal the uses counted by the caller (plus the
   // permanent one of entry 0).
@@ -379,9 +365,7 @@ public:
     }
   }
 
-  size_t entries() const noexcept {
-    return entries_.size();
-  }
+  size_t entries() const noexcept { return entries_.size(); }
 
   size_t memory_bytes() const noexcept {
     size_t n = entries_.capacity() * sizeof(entry);
@@ -421,20 +405,20 @@ private:
 
 bool stat_persisted::operator==(const stat_persisted& o) const {
   return std::tie(czxid, mzxid, ctime, mtime, version, cversion, aversion,
-                  ephemeral_owner, pzxid)
-         == std::tie(o.czxid, o.mzxid, o.ctime, o.mtime, o.version,
-                     o.cversion, o.aversion, o.ephemeral_owner, o.pzxid);
+                  ephemeral_owner, pzxid) ==
+         std::tie(o.czxid, o.mzxid, o.ctime, o.mtime, o.version, o.cversion,
+                  o.aversion, o.ephemeral_owner, o.pzxid);
 }
 
 bool is_ttl_owner(int64_t owner) noexcept {
   auto u = static_cast<uint64_t>(owner);
-  return (u & 0xff00000000000000ull) == 0xff00000000000000ull
-         && (u & 0x00ffff0000000000ull) == 0;
+  return (u & 0xff00000000000000ull) == 0xff00000000000000ull &&
+         (u & 0x00ffff0000000000ull) == 0;
 }
 
 int64_t ttl_owner(int64_t ttl_ms) noexcept {
-  return static_cast<int64_t>(0xff00000000000000ull
-                              | static_cast<uint64_t>(ttl_ms));
+  return static_cast<int64_t>(0xff00000000000000ull |
+                              static_cast<uint64_t>(ttl_ms));
 }
 
 namespace {
@@ -458,9 +442,8 @@ wire::stat client_stat(const stat_persisted& s, int32_t data_length,
   // still present was matched by a delete (DataNode.copyStat).
   out.cversion = wrap_i32(int64_t{s.cversion} * 2 - num_children);
   out.aversion = s.aversion;
-  out.ephemeral_owner = is_session_owner(s.ephemeral_owner)
-                          ? s.ephemeral_owner
-                          : 0;
+  out.ephemeral_owner =
+      is_session_owner(s.ephemeral_owner) ? s.ephemeral_owner : 0;
   out.data_length = data_length;
   out.num_children = num_children;
   out.pzxid = s.pzxid;
@@ -469,8 +452,8 @@ wire::stat client_stat(const stat_persisted& s, int32_t data_length,
 
 // -- tree: construction -------------------------------------------------------
 
-tree::tree() : index_(std::make_unique<index>()),
-               acls_(std::make_unique<acl_cache>()) {
+tree::tree()
+    : index_(std::make_unique<index>()), acls_(std::make_unique<acl_cache>()) {
   // Every system node starts with a zero stat, empty (not null) data and
   // world:anyone/ALL; their children are linked without a create, hence the
   // negative visible cversions of "/" and "/zookeeper".
@@ -489,8 +472,8 @@ tree::tree() : index_(std::make_unique<index>()),
   // READ_ACL_UNSAFE through setACL(path, acl, -1), hence aversion -1.
   auto config = find("/zookeeper/config");
   acls_->release(config->acl);
-  config->acl = acls_->add(
-    {wire::acl{wire::perm::read, wire::id{"world", "anyone"}}});
+  config->acl =
+      acls_->add({wire::acl{wire::perm::read, wire::id{"world", "anyone"}}});
   config->aversion = -1;
 }
 
@@ -550,7 +533,7 @@ uint64_t tree::node_digest(const znode* n) const {
   return crc;
 }
 
-// -- tree: reads ----------------------------------------------------------------
+// -- tree: reads --------------------------------------------------------------
 
 data_result tree::get_data(std::string_view path, const auth_ids& who) const {
   data_result r;
@@ -697,7 +680,7 @@ size_t tree::acl_cache_size() const noexcept {
   return acls_->size();
 }
 
-// -- tree: index helpers ----------------------------------------------------------
+// -- tree: index helpers ------------------------------------------------------
 
 void tree::add_ephemeral(int64_t owner, std::string_view path) {
   if (owner == container_owner) {
@@ -724,7 +707,7 @@ void tree::remove_ephemeral(int64_t owner, std::string_view path) {
   }
 }
 
-// -- tree: writes ---------------------------------------------------------------
+// -- tree: writes -------------------------------------------------------------
 
 wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
                             const std::vector<wire::acl>& acl,
@@ -772,10 +755,14 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
   add_ephemeral(ephemeral_owner, path);
   if (out)
     *out = n->client();
-  triggers.push_back(trigger{std::string{path}, wire::event_type::node_created});
-  triggers.push_back(trigger{parent_path.empty() ? std::string{"/"}
-                                                 : std::string{parent_path},
-                             wire::event_type::node_children_changed});
+  int64_t bytes = n->data_length();
+  // From here on `n` may move (a stats node recounted).
+  quota_after_create(path, parent_path, name, bytes);
+  triggers.push_back(
+      trigger{std::string{path}, wire::event_type::node_created});
+  triggers.push_back(
+      trigger{parent_path.empty() ? std::string{"/"} : std::string{parent_path},
+              wire::event_type::node_children_changed});
   return wire::err::ok;
 }
 
@@ -812,24 +799,21 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
   digest_ -= node_digest(n);
   index_->erase(n);
   --count_;
-  data_size_ -= int64_t(path.size()) + n->data_length();
+  int64_t bytes = n->data_length();
+  data_size_ -= int64_t(path.size()) + bytes;
   acls_->release(n->acl);
   remove_ephemeral(n->ephemeral_owner, path);
-  triggers.push_back(trigger{std::string{path}, wire::event_type::node_deleted});
-  triggers.push_back(trigger{parent_path.empty() ? std::string{"/"}
-                                                 : std::string{parent_path},
-                             wire::event_type::node_children_changed});
   znode::destroy(n);
+  quota_after_delete(path, parent_path, name_of(path), bytes);
+  triggers.push_back(
+      trigger{std::string{path}, wire::event_type::node_deleted});
+  triggers.push_back(
+      trigger{parent_path.empty() ? std::string{"/"} : std::string{parent_path},
+              wire::event_type::node_children_changed});
   return wire::err::ok;
 }
 
-wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
-                         int32_t version, int64_t zxid, int64_t time,
-                         wire::stat* out, std::vector<trigger>& triggers) {
-  auto n = find(path);
-  if (n == nullptr)
-    return wire::err::no_node;
-  digest_ -= node_digest(n);
+tree::znode* tree::replace_data(znode* n, const wire::opt_bytes& data) {
   data_size_ -= n->data_length();
   auto new_len = data ? int64_t(data->size()) : -1;
   if (std::max<int64_t>(new_len, 0) != n->data_length()) {
@@ -856,15 +840,30 @@ wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
   n->data_len = static_cast<int32_t>(new_len);
   if (data)
     std::memcpy(n->bytes() + n->path_len, data->data(), data->size());
+  data_size_ += n->data_length();
+  return n;
+}
+
+wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
+                         int32_t version, int64_t zxid, int64_t time,
+                         wire::stat* out, std::vector<trigger>& triggers) {
+  auto n = find(path);
+  if (n == nullptr)
+    return wire::err::no_node;
+  int64_t old_len = n->data_length();
+  digest_ -= node_digest(n);
+  n = replace_data(n, data);
   n->mtime = time;
   n->mzxid = zxid;
   n->version = version;
-  data_size_ += n->data_length();
   digest_ += node_digest(n);
   if (out)
     *out = n->client();
+  int64_t new_len = n->data_length();
+  if (auto prefix = quota_prefix(path))
+    quota_update_stat(*prefix, new_len - old_len, 0);
   triggers.push_back(
-    trigger{std::string{path}, wire::event_type::node_data_changed});
+      trigger{std::string{path}, wire::event_type::node_data_changed});
   return wire::err::ok;
 }
 
@@ -907,15 +906,237 @@ void tree::kill_session(int64_t session, int64_t zxid,
   sessions_.erase(session);
 }
 
-// -- tree: apply -------------------------------------------------------------------
+// -- tree: quotas -------------------------------------------------------------
+//
+// ZooKeeper keeps quota accounting in the tree itself: a node
+// /zookeeper/quota<path>/zookeeper_limits marks <path> (kept in a path trie),
+// and /zookeeper/quota<path>/zookeeper_stats holds "count=N,bytes=M" for the
+// subtree, recomputed when the stats node is created and then adjusted by
+// every create, delete and setData under the deepest marked prefix, without
+// touching the stats node's Stat and without a watch event.
+
+namespace {
+
+constexpr std::string_view quota_root = "/zookeeper/quota";
+constexpr std::string_view limit_node = "zookeeper_limits";
+constexpr std::string_view stat_node = "zookeeper_stats";
+
+// PathTrie.split: '/'-separated components, blank ones dropped.
+std::vector<std::string_view> quota_components(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= path.size()) {
+    auto slash = path.find('/', start);
+    auto end = slash == std::string_view::npos ? path.size() : slash;
+    auto part = path.substr(start, end - start);
+    if (!trim_java(part).empty())
+      out.push_back(part);
+    if (slash == std::string_view::npos)
+      break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::string join_components(const std::vector<std::string_view>& parts,
+                            size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) {
+    out += '/';
+    out += parts[i];
+  }
+  return out;
+}
+
+// Long.parseLong.
+std::optional<int64_t> parse_long(std::string_view s) {
+  if (s.empty())
+    return std::nullopt;
+  bool neg = s[0] == '-';
+  size_t i = (s[0] == '-' || s[0] == '+') ? 1 : 0;
+  if (i == s.size())
+    return std::nullopt;
+  uint64_t v = 0;
+  const uint64_t limit = neg ? uint64_t{1} << 63 : (uint64_t{1} << 63) - 1;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9')
+      return std::nullopt;
+    auto d = uint64_t(s[i] - '0');
+    if (v > (limit - d) / 10)
+      return std::nullopt;
+    v = v * 10 + d;
+  }
+  return neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v);
+}
+
+// String.split(regex) as Java does it for a literal separator set: a
+// leading empty piece stays, trailing empty pieces go.
+std::vector<std::string_view> java_split(std::string_view s,
+                                         std::string_view seps, bool runs) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (size_t i = 0; i <= s.size(); ++i) {
+    if (i == s.size() || seps.find(s[i]) != std::string_view::npos) {
+      out.push_back(s.substr(start, i - start));
+      if (runs)
+        while (i + 1 < s.size() &&
+               seps.find(s[i + 1]) != std::string_view::npos)
+          ++i;
+      start = i + 1;
+    }
+  }
+  while (!out.empty() && out.back().empty())
+    out.pop_back();
+  if (out.empty() && s.empty())
+    out.push_back(s); // "".split(x) is [""]
+  return out;
+}
+
+// StatsTrack(String): nullopt where ZooKeeper's parser throws (and its
+// server dies; we leave the stats node alone instead).
+std::optional<std::map<std::string, int64_t>> parse_stats(std::string_view s) {
+  std::map<std::string, int64_t> out;
+  if (s.empty())
+    return out;
+  for (auto pair : java_split(s, ",;", true)) {
+    auto kv = java_split(pair, "=", false);
+    if (kv.size() < 2)
+      return std::nullopt;
+    int64_t v = -1;
+    if (!kv[1].empty()) {
+      auto parsed = parse_long(kv[1]);
+      if (!parsed)
+        return std::nullopt;
+      v = *parsed;
+    }
+    out[std::string{kv[0]}] = v;
+  }
+  return out;
+}
+
+// StatsTrack.toString: count and bytes first, then "=" and the other keys
+// sorted, each as ";key=value".
+std::string format_stats(std::map<std::string, int64_t> m) {
+  auto get = [&](const char* k) {
+    auto i = m.find(k);
+    return i == m.end() ? int64_t{-1} : i->second;
+  };
+  std::string out = "count=" + std::to_string(get("count")) +
+                    ",bytes=" + std::to_string(get("bytes"));
+  m.erase("count");
+  m.erase("bytes");
+  if (!m.empty()) {
+    out += '=';
+    for (auto& [k, v] : m)
+      out += ";" + k + "=" + std::to_string(v);
+  }
+  return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+} // namespace
+
+std::optional<std::string> tree::quota_prefix(std::string_view path) const {
+  if (quotas_.empty())
+    return std::nullopt;
+  auto parts = quota_components(path);
+  for (size_t n = parts.size(); n > 0; --n) {
+    auto candidate = join_components(parts, n);
+    if (quotas_.count(candidate))
+      return candidate;
+  }
+  return std::nullopt;
+}
+
+void tree::quota_update_stat(const std::string& prefix, int64_t bytes_diff,
+                             int64_t count_diff) {
+  auto n =
+      find(std::string{quota_root} + prefix + "/" + std::string{stat_node});
+  if (n == nullptr)
+    return;
+  auto stats = parse_stats(n->data_view());
+  if (!stats)
+    return;
+  auto get = [&](const char* k) {
+    auto i = stats->find(k);
+    return i == stats->end() ? int64_t{-1} : i->second;
+  };
+  (*stats)["count"] = get("count") + count_diff;
+  (*stats)["bytes"] = get("bytes") + bytes_diff;
+  digest_ -= node_digest(n);
+  n = replace_data(n, format_stats(std::move(*stats)));
+  digest_ += node_digest(n);
+}
+
+void tree::quota_recount(std::string_view real_path) {
+  auto stat = find(std::string{quota_root} + std::string{real_path} + "/" +
+                   std::string{stat_node});
+  if (stat == nullptr)
+    return;
+  int64_t count = 0;
+  int64_t bytes = 0;
+  if (auto top = find(real_path)) {
+    std::vector<const znode*> stack{top};
+    while (!stack.empty()) {
+      auto c = stack.back();
+      stack.pop_back();
+      ++count;
+      bytes += c->data_length();
+      for (auto g = c->first_child; g != nullptr; g = g->next_sibling)
+        stack.push_back(g);
+    }
+  }
+  digest_ -= node_digest(stat);
+  stat = replace_data(stat, "count=" + std::to_string(count) +
+                                ",bytes=" + std::to_string(bytes));
+  digest_ += node_digest(stat);
+}
+
+void tree::quota_after_create(std::string_view path,
+                              std::string_view parent_path,
+                              std::string_view name, int64_t bytes) {
+  if (starts_with(parent_path, quota_root)) {
+    auto real = parent_path.substr(quota_root.size());
+    if (name == limit_node) {
+      // PathTrie.addPath; "" (ZooKeeper throws) and "/" (no effect) are
+      // not quotas.
+      auto parts = quota_components(real);
+      if (!parts.empty())
+        quotas_.insert(join_components(parts, parts.size()));
+    }
+    if (name == stat_node)
+      quota_recount(real);
+  }
+  if (auto prefix = quota_prefix(path))
+    quota_update_stat(*prefix, bytes, 1);
+}
+
+void tree::quota_after_delete(std::string_view path,
+                              std::string_view parent_path,
+                              std::string_view name, int64_t bytes) {
+  // ZooKeeper tests "/zookeeper" here, not "/zookeeper/quota".
+  if (starts_with(parent_path, "/zookeeper") && name == limit_node &&
+      parent_path.size() >= quota_root.size()) {
+    auto parts = quota_components(parent_path.substr(quota_root.size()));
+    if (!parts.empty())
+      quotas_.erase(join_components(parts, parts.size()));
+  }
+  if (auto prefix = quota_prefix(path))
+    quota_update_stat(*prefix, -bytes, -1);
+}
+
+// -- tree: apply --------------------------------------------------------------
 
 namespace {
 
 // Visitors that turn one txn body into the matching tree operation live in
 // tree::apply_one; this tells which op codes carry a Stat in their reply.
 bool create_returns_stat(int32_t type) {
-  return type == op::create2 || type == op::create_ttl
-         || type == op::create_container;
+  return type == op::create2 || type == op::create_ttl ||
+         type == op::create_container;
 }
 
 template <class... Ts>
@@ -936,77 +1157,78 @@ void tree::apply_one(const txn::header& h, int32_t type, const Body& b,
   wire::stat tmp;
   auto& trig = out.triggers;
   std::visit(
-    overload{
-      [&](const txn::create& x) {
-        path = x.path;
-        err = create_node(x.path, x.data, x.acl, x.ephemeral ? h.session_id : 0,
-                          x.parent_cversion, h.zxid, h.time_ms, &tmp, trig);
-        if (err == wire::err::ok && create_returns_stat(type))
-          st = tmp;
-        // DataTree.processTxn: a create replayed onto a tree that already
-        // has the node still moves the parent's cversion and pzxid.
-        if (err == wire::err::node_exists && type == op::create) {
-          auto parent = find(parent_of(x.path));
-          if (parent == nullptr) {
-            err = wire::err::no_node;
-          } else {
-            auto cv = x.parent_cversion == -1 ? parent->cversion + 1
-                                              : x.parent_cversion;
-            if (cv > parent->cversion) {
-              digest_ -= node_digest(parent);
-              parent->cversion = cv;
-              parent->pzxid = h.zxid;
-              digest_ += node_digest(parent);
+      overload{
+          [&](const txn::create& x) {
+            path = x.path;
+            err = create_node(x.path, x.data, x.acl,
+                              x.ephemeral ? h.session_id : 0, x.parent_cversion,
+                              h.zxid, h.time_ms, &tmp, trig);
+            if (err == wire::err::ok && create_returns_stat(type))
+              st = tmp;
+            // DataTree.processTxn: a create replayed onto a tree that already
+            // has the node still moves the parent's cversion and pzxid.
+            if (err == wire::err::node_exists && type == op::create) {
+              auto parent = find(parent_of(x.path));
+              if (parent == nullptr) {
+                err = wire::err::no_node;
+              } else {
+                auto cv = x.parent_cversion == -1 ? parent->cversion + 1
+                                                  : x.parent_cversion;
+                if (cv > parent->cversion) {
+                  digest_ -= node_digest(parent);
+                  parent->cversion = cv;
+                  parent->pzxid = h.zxid;
+                  digest_ += node_digest(parent);
+                }
+              }
             }
-          }
-        }
+          },
+          [&](const txn::create_container& x) {
+            path = x.path;
+            err = create_node(x.path, x.data, x.acl, container_owner,
+                              x.parent_cversion, h.zxid, h.time_ms, &tmp, trig);
+            if (err == wire::err::ok)
+              st = tmp;
+          },
+          [&](const txn::create_ttl& x) {
+            path = x.path;
+            if (x.ttl_ms <= 0 || x.ttl_ms > max_ttl_ms) {
+              err = wire::err::bad_arguments;
+              return;
+            }
+            err = create_node(x.path, x.data, x.acl, ttl_owner(x.ttl_ms),
+                              x.parent_cversion, h.zxid, h.time_ms, &tmp, trig);
+            if (err == wire::err::ok)
+              st = tmp;
+          },
+          [&](const txn::remove& x) {
+            path = x.path;
+            err = delete_node(x.path, h.zxid, trig);
+          },
+          [&](const txn::set_data& x) {
+            path = x.path;
+            err = set_data(x.path, x.data, x.version, h.zxid, h.time_ms, &tmp,
+                           trig);
+            if (err == wire::err::ok)
+              st = tmp;
+          },
+          [&](const txn::check_version& x) { path = x.path; },
+          [&](const txn::set_acl& x) {
+            path = x.path;
+            err = set_acl(x.path, x.acl, x.version, &tmp);
+            if (err == wire::err::ok)
+              st = tmp;
+          },
+          [&](const txn::create_session& x) {
+            sessions_[h.session_id] = x.timeout_ms;
+          },
+          [&](const txn::close_session& x) {
+            kill_session(h.session_id, h.zxid, x.paths_to_delete, trig);
+          },
+          [&](const txn::error& x) { err = static_cast<wire::err>(x.err); },
+          [&](const txn::multi& x) { apply_multi(h, x, out); },
       },
-      [&](const txn::create_container& x) {
-        path = x.path;
-        err = create_node(x.path, x.data, x.acl, container_owner,
-                          x.parent_cversion, h.zxid, h.time_ms, &tmp, trig);
-        if (err == wire::err::ok)
-          st = tmp;
-      },
-      [&](const txn::create_ttl& x) {
-        path = x.path;
-        if (x.ttl_ms <= 0 || x.ttl_ms > max_ttl_ms) {
-          err = wire::err::bad_arguments;
-          return;
-        }
-        err = create_node(x.path, x.data, x.acl, ttl_owner(x.ttl_ms),
-                          x.parent_cversion, h.zxid, h.time_ms, &tmp, trig);
-        if (err == wire::err::ok)
-          st = tmp;
-      },
-      [&](const txn::remove& x) {
-        path = x.path;
-        err = delete_node(x.path, h.zxid, trig);
-      },
-      [&](const txn::set_data& x) {
-        path = x.path;
-        err = set_data(x.path, x.data, x.version, h.zxid, h.time_ms, &tmp,
-                       trig);
-        if (err == wire::err::ok)
-          st = tmp;
-      },
-      [&](const txn::check_version& x) { path = x.path; },
-      [&](const txn::set_acl& x) {
-        path = x.path;
-        err = set_acl(x.path, x.acl, x.version, &tmp);
-        if (err == wire::err::ok)
-          st = tmp;
-      },
-      [&](const txn::create_session& x) {
-        sessions_[h.session_id] = x.timeout_ms;
-      },
-      [&](const txn::close_session& x) {
-        kill_session(h.session_id, h.zxid, x.paths_to_delete, trig);
-      },
-      [&](const txn::error& x) { err = static_cast<wire::err>(x.err); },
-      [&](const txn::multi& x) { apply_multi(h, x, out); },
-    },
-    b);
+      b);
   if (sub != nullptr) {
     sub->type = type;
     sub->err = err;
@@ -1025,9 +1247,8 @@ void tree::apply_multi(const txn::header& h, const txn::multi& m,
   // A multi that failed in prep holds an error op; then nothing applies and
   // every op reports an error: ok before the failed one, its code, and
   // ZRUNTIMEINCONSISTENCY after it (DataTree.processTxn).
-  bool failed = std::any_of(m.ops.begin(), m.ops.end(), [](auto& o) {
-    return o.type == op::error;
-  });
+  bool failed = std::any_of(m.ops.begin(), m.ops.end(),
+                            [](auto& o) { return o.type == op::error; });
   bool post_failed = false;
   out.err = wire::err::ok;
   out.multi.reserve(m.ops.size());
@@ -1057,7 +1278,93 @@ apply_result tree::apply(const txn::record& r) {
   return out;
 }
 
-// -- tree: inspection -------------------------------------------------------------
+// -- tree: snapshot restore ---------------------------------------------------
+
+bool tree::restore_node(std::string_view path, const wire::opt_bytes& data,
+                        const stat_persisted& stat,
+                        const std::vector<wire::acl>& acl) {
+  if (!valid_path(path))
+    return false;
+  auto set_fields = [&](znode* n) {
+    n->czxid = stat.czxid;
+    n->mzxid = stat.mzxid;
+    n->ctime = stat.ctime;
+    n->mtime = stat.mtime;
+    n->version = stat.version;
+    n->cversion = stat.cversion;
+    n->aversion = stat.aversion;
+    n->pzxid = stat.pzxid;
+    n->ephemeral_owner = stat.ephemeral_owner;
+  };
+  if (auto n = find(path)) {
+    digest_ -= node_digest(n);
+    remove_ephemeral(n->ephemeral_owner, path);
+    n = replace_data(n, data);
+    set_fields(n);
+    auto idx = acls_->add(acl);
+    acls_->release(n->acl);
+    n->acl = idx;
+    add_ephemeral(n->ephemeral_owner, path);
+    digest_ += node_digest(n);
+    return true;
+  }
+  auto parent = find(parent_of(path));
+  if (parent == nullptr)
+    return false;
+  auto n = znode::make(path, data);
+  set_fields(n);
+  n->acl = acls_->add(acl);
+  n->next_sibling = parent->first_child;
+  if (parent->first_child)
+    parent->first_child->prev_sibling = n;
+  parent->first_child = n;
+  ++parent->num_children;
+  index_->insert(n);
+  ++count_;
+  data_size_ += int64_t(path.size()) + n->data_length();
+  digest_ += node_digest(n);
+  add_ephemeral(n->ephemeral_owner, path);
+  return true;
+}
+
+void tree::restore_session(int64_t session, int32_t timeout_ms) {
+  sessions_[session] = timeout_ms;
+}
+
+void tree::finish_restore(int64_t last_zxid) {
+  // DataTree.setupQuota / traverseNode: the zookeeper_limits leaves under
+  // /zookeeper/quota mark their path, whose stats node is recounted.
+  const auto suffix = "/" + std::string{limit_node};
+  std::vector<std::string> limits;
+  if (auto q = find(quota_root)) {
+    std::vector<const znode*> stack{q};
+    while (!stack.empty()) {
+      auto n = stack.back();
+      stack.pop_back();
+      auto p = n->path();
+      if (n->first_child == nullptr && p.size() >= suffix.size() &&
+          p.substr(p.size() - suffix.size()) == suffix)
+        limits.emplace_back(p);
+      for (auto c = n->first_child; c != nullptr; c = c->next_sibling)
+        stack.push_back(c);
+    }
+  }
+  std::sort(limits.begin(), limits.end());
+  for (auto& p : limits) {
+    // path.substring(quota root length, path.indexOf("/zookeeper_limits"))
+    auto first = p.find(suffix);
+    if (first < quota_root.size())
+      continue;
+    auto real = p.substr(quota_root.size(), first - quota_root.size());
+    quota_recount(real);
+    auto parts = quota_components(real);
+    if (!parts.empty())
+      quotas_.insert(join_components(parts, parts.size()));
+  }
+  last_zxid_ = last_zxid;
+}
+
+// -- tree: inspection ---------------------------------------------------------
 
 int64_t tree::compute_digest() const {
   uint64_t d = 0;
@@ -1066,8 +1373,8 @@ int64_t tree::compute_digest() const {
 }
 
 std::string tree::dump_ephemerals() const {
-  std::string out = "Sessions with Ephemerals ("
-                    + std::to_string(ephemerals_.size()) + "):\n";
+  std::string out = "Sessions with Ephemerals (" +
+                    std::to_string(ephemerals_.size()) + "):\n";
   std::vector<int64_t> ids;
   for (auto& e : ephemerals_)
     ids.push_back(e.first);
@@ -1087,9 +1394,9 @@ std::string tree::dump_ephemerals() const {
 }
 
 void tree::for_each(
-  const std::function<void(std::string_view, const wire::opt_bytes&,
-                           const stat_persisted&,
-                           const std::vector<wire::acl>&)>& f) const {
+    const std::function<void(std::string_view, const wire::opt_bytes&,
+                             const stat_persisted&,
+                             const std::vector<wire::acl>&)>& f) const {
   std::vector<const znode*> stack{root_};
   while (!stack.empty()) {
     auto n = stack.back();

@@ -93,11 +93,11 @@ struct op_result {
 
 // What applying a committed txn produced.
 struct apply_result {
-  wire::err err = wire::err::ok; // the reply header's err
-  std::string path;              // create*: the created path
+  wire::err err = wire::err::ok;  // the reply header's err
+  std::string path;               // create*: the created path
   std::optional<wire::stat> stat; // create2/TTL/container, setData, setACL
-  std::vector<op_result> multi;  // multi: one per op
-  std::vector<trigger> triggers; // in ZooKeeper's order
+  std::vector<op_result> multi;   // multi: one per op
+  std::vector<trigger> triggers;  // in ZooKeeper's order
 };
 
 struct data_result {
@@ -146,7 +146,7 @@ public:
   tree(const tree&) = delete;
   tree& operator=(const tree&) = delete;
 
-  // -- reads (FinalRequestProcessor) -----------------------------------------
+  // -- reads (FinalRequestProcessor) ------------------------------------------
   // Each checks the node exists (no_node) and then its ACL against `who`
   // (no_auth) where ZooKeeper does. Paths are not validated: a malformed
   // path simply does not exist.
@@ -173,7 +173,7 @@ public:
   // For prep: the node at `path`, or nullopt.
   std::optional<node_view> lookup(std::string_view path) const;
 
-  // -- writes ------------------------------------------------------------------
+  // -- writes -----------------------------------------------------------------
 
   // Applies a committed txn (ZooKeeper's DataTree.processTxn plus the
   // session table). Never fails as a whole: a txn that does not fit the tree
@@ -182,48 +182,36 @@ public:
   // `r` must be txn::well_formed.
   apply_result apply(const txn::record& r);
 
-  // -- sessions ------------------------------------------------------------------
+  // -- sessions ---------------------------------------------------------------
 
   // Live sessions (createSession applied, closeSession not yet): id -> timeout.
   const std::map<int64_t, int32_t>& sessions() const noexcept {
     return sessions_;
   }
-  bool has_session(int64_t id) const {
-    return sessions_.count(id) != 0;
-  }
+  bool has_session(int64_t id) const { return sessions_.count(id) != 0; }
   // The ephemeral paths of a session, sorted.
   std::vector<std::string> ephemerals_of(int64_t session) const;
   // Sessions that own or owned ephemerals and are not closed (ZooKeeper's
   // ephemerals map keeps a session after its last ephemeral is deleted).
-  size_t ephemeral_session_count() const noexcept {
-    return ephemerals_.size();
-  }
+  size_t ephemeral_session_count() const noexcept { return ephemerals_.size(); }
   // Paths of container nodes and of TTL nodes (for the container manager).
   const std::set<std::string>& containers() const noexcept {
     return containers_;
   }
-  const std::set<std::string>& ttls() const noexcept {
-    return ttls_;
-  }
+  const std::set<std::string>& ttls() const noexcept { return ttls_; }
+  // Paths under quota (a zookeeper_limits node exists for them).
+  const std::set<std::string>& quotas() const noexcept { return quotas_; }
 
-  // -- metrics and checks ----------------------------------------------------------
+  // -- metrics and checks -----------------------------------------------------
 
-  int64_t last_zxid() const noexcept {
-    return last_zxid_;
-  }
+  int64_t last_zxid() const noexcept { return last_zxid_; }
   // Every znode including "/" (ZooKeeper's zk_znode_count counts its ""
   // alias too, i.e. one more).
-  size_t node_count() const noexcept {
-    return count_;
-  }
+  size_t node_count() const noexcept { return count_; }
   // Sum of path and data lengths over all znodes (zk_approximate_data_size;
   // ZooKeeper counts path length in UTF-16 units, this in bytes).
-  int64_t approximate_data_size() const noexcept {
-    return data_size_;
-  }
-  size_t ephemeral_count() const noexcept {
-    return ephemeral_count_;
-  }
+  int64_t approximate_data_size() const noexcept { return data_size_; }
+  size_t ephemeral_count() const noexcept { return ephemeral_count_; }
   size_t acl_cache_size() const noexcept;
 
   // ZooKeeper's tree digest (DigestCalculator version 2): the sum of a CRC32
@@ -231,9 +219,7 @@ public:
   // order-independent and maintained incrementally. Replicas with the same
   // applied txns have the same digest, and it equals what ZooKeeper 3.8
   // computes for the same tree.
-  int64_t digest() const noexcept {
-    return static_cast<int64_t>(digest_);
-  }
+  int64_t digest() const noexcept { return static_cast<int64_t>(digest_); }
   // Recomputes the digest from scratch (for tests and invariant checks).
   int64_t compute_digest() const;
 
@@ -248,11 +234,26 @@ public:
   void check_invariants() const;
 
   // Visits every znode, parents before children (snapshot order).
-  void for_each(const std::function<void(std::string_view path,
-                                         const wire::opt_bytes& data,
-                                         const stat_persisted& stat,
-                                         const std::vector<wire::acl>& acl)>&
-                  f) const;
+  void for_each(const std::function<
+                void(std::string_view path, const wire::opt_bytes& data,
+                     const stat_persisted& stat,
+                     const std::vector<wire::acl>& acl)>& f) const;
+
+  // -- snapshot restore (ZooKeeper's DataTree.deserialize) --------------------
+  // Start from a fresh tree, restore every node in for_each order (parents
+  // first) and every session, then finish_restore().
+
+  // Sets a node to exactly this stored state, adding it under its parent or
+  // replacing it (the system nodes exist already). False, and nothing
+  // changes, if the path is not valid or its parent does not exist.
+  bool restore_node(std::string_view path, const wire::opt_bytes& data,
+                    const stat_persisted& stat,
+                    const std::vector<wire::acl>& acl);
+  void restore_session(int64_t session, int32_t timeout_ms);
+  // Rebuilds the quota tracking as ZooKeeper does after loading a snapshot
+  // (setupQuota: every zookeeper_limits leaf marks its path and its stats
+  // node is recounted) and sets last_zxid.
+  void finish_restore(int64_t last_zxid);
 
   // Bytes of memory the tree holds (nodes, index, ACL cache), estimated from
   // allocation sizes; for tests and metrics.
@@ -287,6 +288,17 @@ private:
                  apply_result& out, op_result* op);
 
   znode* find(std::string_view path) const;
+  // Replaces a node's data, moving it if its allocation must grow or
+  // shrink; returns where it is now. Keeps data_size_, not the digest.
+  znode* replace_data(znode* n, const wire::opt_bytes& data);
+  std::optional<std::string> quota_prefix(std::string_view path) const;
+  void quota_update_stat(const std::string& prefix, int64_t bytes_diff,
+                         int64_t count_diff);
+  void quota_recount(std::string_view real_path);
+  void quota_after_create(std::string_view path, std::string_view parent_path,
+                          std::string_view name, int64_t bytes);
+  void quota_after_delete(std::string_view path, std::string_view parent_path,
+                          std::string_view name, int64_t bytes);
   void add_ephemeral(int64_t owner, std::string_view path);
   void remove_ephemeral(int64_t owner, std::string_view path);
   uint64_t node_digest(const znode* n) const;
@@ -304,6 +316,8 @@ private:
   size_t ephemeral_count_ = 0;
   std::set<std::string> containers_;
   std::set<std::string> ttls_;
+  // Paths with a quota (ZooKeeper's pTrie), normalized "/a/b".
+  std::set<std::string> quotas_;
 };
 
 // The Stat a client sees for a stored stat (DataNode.copyStat).

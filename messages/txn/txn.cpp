@@ -10,23 +10,23 @@
 namespace zkd::txn {
 
 bool header::operator==(const header& o) const {
-  return std::tie(session_id, cxid, zxid, time_ms, type)
-         == std::tie(o.session_id, o.cxid, o.zxid, o.time_ms, o.type);
+  return std::tie(session_id, cxid, zxid, time_ms, type) ==
+         std::tie(o.session_id, o.cxid, o.zxid, o.time_ms, o.type);
 }
 
 bool create::operator==(const create& o) const {
-  return std::tie(path, data, acl, ephemeral, parent_cversion)
-         == std::tie(o.path, o.data, o.acl, o.ephemeral, o.parent_cversion);
+  return std::tie(path, data, acl, ephemeral, parent_cversion) ==
+         std::tie(o.path, o.data, o.acl, o.ephemeral, o.parent_cversion);
 }
 
 bool create_container::operator==(const create_container& o) const {
-  return std::tie(path, data, acl, parent_cversion)
-         == std::tie(o.path, o.data, o.acl, o.parent_cversion);
+  return std::tie(path, data, acl, parent_cversion) ==
+         std::tie(o.path, o.data, o.acl, o.parent_cversion);
 }
 
 bool create_ttl::operator==(const create_ttl& o) const {
-  return std::tie(path, data, acl, parent_cversion, ttl_ms)
-         == std::tie(o.path, o.data, o.acl, o.parent_cversion, o.ttl_ms);
+  return std::tie(path, data, acl, parent_cversion, ttl_ms) ==
+         std::tie(o.path, o.data, o.acl, o.parent_cversion, o.ttl_ms);
 }
 
 bool remove::operator==(const remove& o) const {
@@ -79,55 +79,55 @@ namespace op = wire::op;
 
 bool body_matches(int32_t type, const body& b) {
   switch (type) {
-    case op::create:
-    case op::create2:
-      return std::holds_alternative<create>(b);
-    case op::create_container:
-      return std::holds_alternative<create_container>(b);
-    case op::create_ttl:
-      return std::holds_alternative<create_ttl>(b);
-    case op::remove:
-    case op::delete_container:
-      return std::holds_alternative<remove>(b);
-    case op::set_data:
-    case op::reconfig:
-      return std::holds_alternative<set_data>(b);
-    case op::check:
-      return std::holds_alternative<check_version>(b);
-    case op::set_acl:
-      return std::holds_alternative<set_acl>(b);
-    case op::create_session:
-      return std::holds_alternative<create_session>(b);
-    case op::close_session:
-      return std::holds_alternative<close_session>(b);
-    case op::error:
-      return std::holds_alternative<error>(b);
-    case op::multi:
-      return std::holds_alternative<multi>(b);
-    default:
-      return false;
+  case op::create:
+  case op::create2:
+    return std::holds_alternative<create>(b);
+  case op::create_container:
+    return std::holds_alternative<create_container>(b);
+  case op::create_ttl:
+    return std::holds_alternative<create_ttl>(b);
+  case op::remove:
+  case op::delete_container:
+    return std::holds_alternative<remove>(b);
+  case op::set_data:
+  case op::reconfig:
+    return std::holds_alternative<set_data>(b);
+  case op::check:
+    return std::holds_alternative<check_version>(b);
+  case op::set_acl:
+    return std::holds_alternative<set_acl>(b);
+  case op::create_session:
+    return std::holds_alternative<create_session>(b);
+  case op::close_session:
+    return std::holds_alternative<close_session>(b);
+  case op::error:
+    return std::holds_alternative<error>(b);
+  case op::multi:
+    return std::holds_alternative<multi>(b);
+  default:
+    return false;
   }
 }
 
 bool op_matches(const multi_op& m) {
   switch (m.type) {
-    case op::create:
-      return std::holds_alternative<create>(m.body);
-    case op::create_container:
-      return std::holds_alternative<create_container>(m.body);
-    case op::create_ttl:
-      return std::holds_alternative<create_ttl>(m.body);
-    case op::remove:
-    case op::delete_container:
-      return std::holds_alternative<remove>(m.body);
-    case op::set_data:
-      return std::holds_alternative<set_data>(m.body);
-    case op::check:
-      return std::holds_alternative<check_version>(m.body);
-    case op::error:
-      return std::holds_alternative<error>(m.body);
-    default:
-      return false;
+  case op::create:
+    return std::holds_alternative<create>(m.body);
+  case op::create_container:
+    return std::holds_alternative<create_container>(m.body);
+  case op::create_ttl:
+    return std::holds_alternative<create_ttl>(m.body);
+  case op::remove:
+  case op::delete_container:
+    return std::holds_alternative<remove>(m.body);
+  case op::set_data:
+    return std::holds_alternative<set_data>(m.body);
+  case op::check:
+    return std::holds_alternative<check_version>(m.body);
+  case op::error:
+    return std::holds_alternative<error>(m.body);
+  default:
+    return false;
   }
 }
 
@@ -225,18 +225,20 @@ bool read_acls(wire::reader& r, std::vector<wire::acl>& acls) {
 }
 
 bool read_body(wire::reader& r, create& x) {
-  return r.read_string(x.path) && r.read_buffer(x.data) && read_acls(r, x.acl)
-         && r.read_bool(x.ephemeral) && r.read_int(x.parent_cversion);
+  return r.read_string(x.path) && r.read_buffer(x.data) &&
+         read_acls(r, x.acl) && r.read_bool(x.ephemeral) &&
+         r.read_int(x.parent_cversion);
 }
 
 bool read_body(wire::reader& r, create_container& x) {
-  return r.read_string(x.path) && r.read_buffer(x.data) && read_acls(r, x.acl)
-         && r.read_int(x.parent_cversion);
+  return r.read_string(x.path) && r.read_buffer(x.data) &&
+         read_acls(r, x.acl) && r.read_int(x.parent_cversion);
 }
 
 bool read_body(wire::reader& r, create_ttl& x) {
-  return r.read_string(x.path) && r.read_buffer(x.data) && read_acls(r, x.acl)
-         && r.read_int(x.parent_cversion) && r.read_long(x.ttl_ms);
+  return r.read_string(x.path) && r.read_buffer(x.data) &&
+         read_acls(r, x.acl) && r.read_int(x.parent_cversion) &&
+         r.read_long(x.ttl_ms);
 }
 
 bool read_body(wire::reader& r, remove& x) {
@@ -244,8 +246,8 @@ bool read_body(wire::reader& r, remove& x) {
 }
 
 bool read_body(wire::reader& r, set_data& x) {
-  return r.read_string(x.path) && r.read_buffer(x.data)
-         && r.read_int(x.version);
+  return r.read_string(x.path) && r.read_buffer(x.data) &&
+         r.read_int(x.version);
 }
 
 bool read_body(wire::reader& r, check_version& x) {
@@ -304,30 +306,30 @@ bool read_body(wire::reader& r, multi& x) {
       return false;
     bool ok = false;
     switch (o.type) {
-      case op::create:
-        ok = read_op<create>(bytes, o);
-        break;
-      case op::create_container:
-        ok = read_op<create_container>(bytes, o);
-        break;
-      case op::create_ttl:
-        ok = read_op<create_ttl>(bytes, o);
-        break;
-      case op::remove:
-      case op::delete_container:
-        ok = read_op<remove>(bytes, o);
-        break;
-      case op::set_data:
-        ok = read_op<set_data>(bytes, o);
-        break;
-      case op::check:
-        ok = read_op<check_version>(bytes, o);
-        break;
-      case op::error:
-        ok = read_op<error>(bytes, o);
-        break;
-      default:
-        ok = false;
+    case op::create:
+      ok = read_op<create>(bytes, o);
+      break;
+    case op::create_container:
+      ok = read_op<create_container>(bytes, o);
+      break;
+    case op::create_ttl:
+      ok = read_op<create_ttl>(bytes, o);
+      break;
+    case op::remove:
+    case op::delete_container:
+      ok = read_op<remove>(bytes, o);
+      break;
+    case op::set_data:
+      ok = read_op<set_data>(bytes, o);
+      break;
+    case op::check:
+      ok = read_op<check_version>(bytes, o);
+      break;
+    case op::error:
+      ok = read_op<error>(bytes, o);
+      break;
+    default:
+      ok = false;
     }
     if (!ok) {
       r.fail();
@@ -350,8 +352,8 @@ bool read_into(wire::reader& r, body& b) {
 bool read_create_v0(std::string_view rest, wire::reader& r, body& b) {
   wire::reader v0{rest};
   create x;
-  if (!v0.read_string(x.path) || !v0.read_buffer(x.data)
-      || !read_acls(v0, x.acl) || !v0.read_bool(x.ephemeral))
+  if (!v0.read_string(x.path) || !v0.read_buffer(x.data) ||
+      !read_acls(v0, x.acl) || !v0.read_bool(x.ephemeral))
     return false;
   x.parent_cversion = -1;
   b = std::move(x);
@@ -373,8 +375,9 @@ bool well_formed(const record& r) {
 
 std::string encode(const record& r) {
   if (!well_formed(r)) {
-    std::fprintf(stderr, "zkd::txn: encode of a txn of type %d whose body "
-                         "does not match\n",
+    std::fprintf(stderr,
+                 "zkd::txn: encode of a txn of type %d whose body "
+                 "does not match\n",
                  r.hdr.type);
     std::abort();
   }
@@ -397,54 +400,53 @@ std::string encode(const record& r) {
 bool decode(std::string_view bytes, record& out) {
   wire::reader r{bytes};
   auto& h = out.hdr;
-  if (!r.read_long(h.session_id) || !r.read_int(h.cxid)
-      || !r.read_long(h.zxid) || !r.read_long(h.time_ms)
-      || !r.read_int(h.type))
+  if (!r.read_long(h.session_id) || !r.read_int(h.cxid) ||
+      !r.read_long(h.zxid) || !r.read_long(h.time_ms) || !r.read_int(h.type))
     return false;
   auto body_start = bytes.substr(bytes.size() - r.remaining());
   bool ok = false;
   switch (h.type) {
-    case op::create:
-    case op::create2: {
-      ok = read_into<create>(r, out.b);
-      if (!ok && h.type == op::create)
-        ok = read_create_v0(body_start, r, out.b);
-      break;
-    }
-    case op::create_container:
-      ok = read_into<create_container>(r, out.b);
-      break;
-    case op::create_ttl:
-      ok = read_into<create_ttl>(r, out.b);
-      break;
-    case op::remove:
-    case op::delete_container:
-      ok = read_into<remove>(r, out.b);
-      break;
-    case op::set_data:
-    case op::reconfig:
-      ok = read_into<set_data>(r, out.b);
-      break;
-    case op::check:
-      ok = read_into<check_version>(r, out.b);
-      break;
-    case op::set_acl:
-      ok = read_into<set_acl>(r, out.b);
-      break;
-    case op::create_session:
-      ok = read_into<create_session>(r, out.b);
-      break;
-    case op::close_session:
-      ok = read_into<close_session>(r, out.b);
-      break;
-    case op::error:
-      ok = read_into<error>(r, out.b);
-      break;
-    case op::multi:
-      ok = read_into<multi>(r, out.b);
-      break;
-    default:
-      ok = false;
+  case op::create:
+  case op::create2: {
+    ok = read_into<create>(r, out.b);
+    if (!ok && h.type == op::create)
+      ok = read_create_v0(body_start, r, out.b);
+    break;
+  }
+  case op::create_container:
+    ok = read_into<create_container>(r, out.b);
+    break;
+  case op::create_ttl:
+    ok = read_into<create_ttl>(r, out.b);
+    break;
+  case op::remove:
+  case op::delete_container:
+    ok = read_into<remove>(r, out.b);
+    break;
+  case op::set_data:
+  case op::reconfig:
+    ok = read_into<set_data>(r, out.b);
+    break;
+  case op::check:
+    ok = read_into<check_version>(r, out.b);
+    break;
+  case op::set_acl:
+    ok = read_into<set_acl>(r, out.b);
+    break;
+  case op::create_session:
+    ok = read_into<create_session>(r, out.b);
+    break;
+  case op::close_session:
+    ok = read_into<close_session>(r, out.b);
+    break;
+  case op::error:
+    ok = read_into<error>(r, out.b);
+    break;
+  case op::multi:
+    ok = read_into<multi>(r, out.b);
+    break;
+  default:
+    ok = false;
   }
   if (!ok)
     return false;
@@ -460,36 +462,36 @@ bool decode(std::string_view bytes, record& out) {
 
 std::string_view type_name(int32_t type) {
   switch (type) {
-    case op::create:
-      return "create";
-    case op::create2:
-      return "create2";
-    case op::create_container:
-      return "createContainer";
-    case op::create_ttl:
-      return "createTTL";
-    case op::remove:
-      return "delete";
-    case op::delete_container:
-      return "deleteContainer";
-    case op::set_data:
-      return "setData";
-    case op::reconfig:
-      return "reconfig";
-    case op::check:
-      return "check";
-    case op::set_acl:
-      return "setACL";
-    case op::create_session:
-      return "createSession";
-    case op::close_session:
-      return "closeSession";
-    case op::error:
-      return "error";
-    case op::multi:
-      return "multi";
-    default:
-      return "unknown";
+  case op::create:
+    return "create";
+  case op::create2:
+    return "create2";
+  case op::create_container:
+    return "createContainer";
+  case op::create_ttl:
+    return "createTTL";
+  case op::remove:
+    return "delete";
+  case op::delete_container:
+    return "deleteContainer";
+  case op::set_data:
+    return "setData";
+  case op::reconfig:
+    return "reconfig";
+  case op::check:
+    return "check";
+  case op::set_acl:
+    return "setACL";
+  case op::create_session:
+    return "createSession";
+  case op::close_session:
+    return "closeSession";
+  case op::error:
+    return "error";
+  case op::multi:
+    return "multi";
+  default:
+    return "unknown";
   }
 }
 

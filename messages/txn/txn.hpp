@@ -34,7 +34,7 @@ struct create {
   std::string path; // final path (sequence suffix already appended)
   wire::opt_bytes data;
   std::vector<wire::acl> acl;
-  bool ephemeral = false; // owner is the header's session
+  bool ephemeral = false;      // owner is the header's session
   int32_t parent_cversion = 0; // parent's stored cversion after this create
   bool operator==(const create& o) const;
 };
@@ -119,7 +119,7 @@ struct multi_op {
   int32_t type = 0;
   std::variant<create, create_container, create_ttl, remove, set_data,
                check_version, error>
-    body;
+      body;
   bool operator==(const multi_op& o) const;
 };
 
@@ -133,10 +133,9 @@ struct multi {
   bool operator==(const multi& o) const;
 };
 
-using body
-  = std::variant<create, create_container, create_ttl, remove, set_data,
-                 check_version, set_acl, create_session, close_session, error,
-                 multi>;
+using body = std::variant<create, create_container, create_ttl, remove,
+                          set_data, check_version, set_acl, create_session,
+                          close_session, error, multi>;
 
 // TxnDigest: the tree digest after this txn, as ZooKeeper appends it when
 // zookeeper.digest.enabled (the default). Optional in our records.

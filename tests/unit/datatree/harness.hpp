@@ -21,7 +21,7 @@ namespace op = wire::op;
 
 inline const std::vector<wire::acl>& open_acl() {
   static const std::vector<wire::acl> a{
-    wire::acl{wire::perm::all, wire::id{"world", "anyone"}}};
+      wire::acl{wire::perm::all, wire::id{"world", "anyone"}}};
   return a;
 }
 
@@ -69,16 +69,16 @@ inline wire::multi_op mop(int32_t type, const wire::request& rq) {
   wire::multi_op o;
   o.type = type;
   std::visit(
-    [&](auto& b) {
-      using T = std::decay_t<decltype(b)>;
-      if constexpr (std::is_same_v<T, wire::create_request>
-                    || std::is_same_v<T, wire::create_ttl_request>
-                    || std::is_same_v<T, wire::delete_request>
-                    || std::is_same_v<T, wire::set_data_request>
-                    || std::is_same_v<T, wire::check_version_request>)
-        o.body = b;
-    },
-    rq.body);
+      [&](auto& b) {
+        using T = std::decay_t<decltype(b)>;
+        if constexpr (std::is_same_v<T, wire::create_request> ||
+                      std::is_same_v<T, wire::create_ttl_request> ||
+                      std::is_same_v<T, wire::delete_request> ||
+                      std::is_same_v<T, wire::set_data_request> ||
+                      std::is_same_v<T, wire::check_version_request>)
+          o.body = b;
+      },
+      rq.body);
   return o;
 }
 
@@ -105,8 +105,8 @@ struct harness {
   // Prepares a request; on success the txn is held in flight.
   prep_result submit(int64_t session, const wire::request& rq,
                      const auth_ids& who = {}) {
-    auto r = p.prepare(session, static_cast<int32_t>(next_zxid), rq,
-                       next_zxid, time_ms, who);
+    auto r = p.prepare(session, static_cast<int32_t>(next_zxid), rq, next_zxid,
+                       time_ms, who);
     if (r.ok()) {
       REQUIRE(r.txn);
       REQUIRE(txn::well_formed(*r.txn));

@@ -11,18 +11,40 @@ using namespace zkd;
 using namespace zkd::datatree;
 
 TEST_CASE("valid_path", "[path]") {
-  for (auto p : {"/", "/a", "/a/b", "/a.", "/.a", "/a..b", "/..a", "/a/...",
-                 "/ a", "/a\xc2\xa0", "/\xe4\xb8\xad\xe6\x96\x87",
-                 "/zookeeper"}) {
+  for (auto p :
+       {"/", "/a", "/a/b", "/a.", "/.a", "/a..b", "/..a", "/a/...", "/ a",
+        "/a\xc2\xa0", "/\xe4\xb8\xad\xe6\x96\x87", "/zookeeper"}) {
     CAPTURE(p);
     CHECK(valid_path(p));
   }
-  for (auto p : {"", "a", "a/b", "//", "/a/", "/a//b", "/.", "/..", "/a/.",
-                 "/a/..", "/./a", "/../a", "/a\x01", "/a\x1f", "/a\x7f",
-                 "/a\xc2\x80", "/a\xc2\x9f", "/\xed\xa0\x80", "/\xee\x80\x80",
-                 "/\xef\xa3\xbf", "/\xef\xbf\xb0", "/\xef\xbf\xbd",
-                 "/\xf0\x90\x80\x80", "/\xc0\xaf", "/\xe0\x80\xaf", "/\x80",
-                 "/a\xc3", "/a\xe4\xb8"}) {
+  for (auto p : {"",
+                 "a",
+                 "a/b",
+                 "//",
+                 "/a/",
+                 "/a//b",
+                 "/.",
+                 "/..",
+                 "/a/.",
+                 "/a/..",
+                 "/./a",
+                 "/../a",
+                 "/a\x01",
+                 "/a\x1f",
+                 "/a\x7f",
+                 "/a\xc2\x80",
+                 "/a\xc2\x9f",
+                 "/\xed\xa0\x80",
+                 "/\xee\x80\x80",
+                 "/\xef\xa3\xbf",
+                 "/\xef\xbf\xb0",
+                 "/\xef\xbf\xbd",
+                 "/\xf0\x90\x80\x80",
+                 "/\xc0\xaf",
+                 "/\xe0\x80\xaf",
+                 "/\x80",
+                 "/a\xc3",
+                 "/a\xe4\xb8"}) {
     CAPTURE(p);
     CHECK_FALSE(valid_path(p));
   }
@@ -90,20 +112,20 @@ TEST_CASE("fixup_acl", "[acl]") {
   std::vector<wire::acl> out;
   wire::acl anyone{31, {"world", "anyone"}};
   CHECK(fixup_acl({}, {}, out) == wire::err::invalid_acl);
-  CHECK(fixup_acl({anyone, anyone, {1, {"ip", "1.2.3.4"}}, anyone}, {}, out)
-        == wire::err::ok);
+  CHECK(fixup_acl({anyone, anyone, {1, {"ip", "1.2.3.4"}}, anyone}, {}, out) ==
+        wire::err::ok);
   CHECK(out == std::vector<wire::acl>{anyone, {1, {"ip", "1.2.3.4"}}});
   // "auth" expands to every digest id of the caller; ip ids and super do
   // not count.
-  auth_ids who{{"ip", "1.2.3.4"}, {"digest", "a:1"}, {"super", ""},
-               {"digest", "b:2"}};
+  auth_ids who{
+      {"ip", "1.2.3.4"}, {"digest", "a:1"}, {"super", ""}, {"digest", "b:2"}};
   CHECK(fixup_acl({{5, {"auth", "whatever"}}}, who, out) == wire::err::ok);
-  CHECK(out
-        == std::vector<wire::acl>{{5, {"digest", "a:1"}}, {5, {"digest", "b:2"}}});
-  CHECK(fixup_acl({{5, {"auth", ""}}}, {{"ip", "1.2.3.4"}}, out)
-        == wire::err::invalid_acl);
-  CHECK(fixup_acl({anyone, {1, {"bogus", "x"}}}, {}, out)
-        == wire::err::invalid_acl);
+  CHECK(out ==
+        std::vector<wire::acl>{{5, {"digest", "a:1"}}, {5, {"digest", "b:2"}}});
+  CHECK(fixup_acl({{5, {"auth", ""}}}, {{"ip", "1.2.3.4"}}, out) ==
+        wire::err::invalid_acl);
+  CHECK(fixup_acl({anyone, {1, {"bogus", "x"}}}, {}, out) ==
+        wire::err::invalid_acl);
 }
 
 TEST_CASE("acl_permits", "[acl]") {

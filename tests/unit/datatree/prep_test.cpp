@@ -23,22 +23,21 @@ std::string created_path(const apply_result& r) {
 TEST_CASE("sequence numbers come from the stored cversion", "[prep][seq]") {
   harness h;
   h.run(1, create_rq("/p"));
-  auto cv = [&] { return h.stat("/p").cversion; };
+  auto cv = [&] {
+    return h.stat("/p").cversion;
+  };
   CHECK(cv() == 0);
-  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2)))
-        == "/p/a-0000000000");
+  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2))) == "/p/a-0000000000");
   CHECK(cv() == 1);
   CHECK(h.run(1, delete_rq("/p/a-0000000000")).err == E::ok);
   CHECK(cv() == 2); // a delete shows, but does not count for numbering
-  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2)))
-        == "/p/a-0000000001");
+  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2))) == "/p/a-0000000001");
   CHECK(cv() == 3);
   h.run(1, create_rq("/p/x"));
   CHECK(cv() == 4);
   h.run(1, delete_rq("/p/x"));
   CHECK(cv() == 5);
-  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2)))
-        == "/p/a-0000000003");
+  CHECK(created_path(h.run(1, create_rq("/p/a-", "", 2))) == "/p/a-0000000003");
   CHECK(cv() == 6);
   h.run(1, create_rq("/p/b"));
   CHECK(h.run(1, create_rq("/p/b")).err == E::node_exists);
@@ -48,9 +47,9 @@ TEST_CASE("sequence numbers come from the stored cversion", "[prep][seq]") {
   CHECK(created_path(h.run(1, create_rq("/p/", "", 2))) == "/p/0000000005");
   CHECK(created_path(h.run(1, create_rq("/p/", "", 3))) == "/p/0000000006");
   CHECK(cv() == 9);
-  CHECK(h.t.get_children("/p", {}).children
-        == std::vector<std::string>{"0000000005", "0000000006",
-                                    "a-0000000001", "a-0000000003", "b"});
+  CHECK(h.t.get_children("/p", {}).children ==
+        std::vector<std::string>{"0000000005", "0000000006", "a-0000000001",
+                                 "a-0000000003", "b"});
   // setData and setACL on the parent leave its child counters alone.
   auto before = h.stat("/p");
   h.run(1, set_rq("/p", "x"));
@@ -87,8 +86,8 @@ TEST_CASE("prep sees the changes in flight", "[prep][inflight]") {
     CHECK(h.p.outstanding() > 0);
     h.commit_all();
     CHECK(h.p.outstanding() == 0);
-    CHECK(h.t.get_children("/f", {}).children
-          == std::vector<std::string>{"b", "s-0000000003"});
+    CHECK(h.t.get_children("/f", {}).children ==
+          std::vector<std::string>{"b", "s-0000000003"});
     // Observed: cversion 6 (4 creates, 2 deletes).
     CHECK(h.stat("/f").cversion == 6);
     CHECK(h.stat("/f").version == 2);
@@ -145,9 +144,8 @@ TEST_CASE("a failed multi leaves nothing in flight", "[prep][multi]") {
                                  mop(op::create, create_rq("/nope/x")),
                                  mop(op::create, create_rq("/k9"))}));
   CHECK(m.err == E::no_node);
-  CHECK(m.multi_errors
-        == std::vector<E>{E::ok, E::ok, E::no_node,
-                          E::runtime_inconsistency});
+  CHECK(m.multi_errors ==
+        std::vector<E>{E::ok, E::ok, E::no_node, E::runtime_inconsistency});
   CHECK(h.submit(1, create_rq("/k")).err == E::ok);
   auto s = h.submit(1, create_rq("/k0/s", "", 2));
   REQUIRE(s.ok());
@@ -161,14 +159,14 @@ TEST_CASE("multi prepares one txn with one zxid", "[prep][multi]") {
   harness h;
   h.run(1, create_rq("/a"));
   SECTION("ops see each other") {
-    auto r = h.run(1, multi_rq({mop(op::create, create_rq("/m1")),
-                                mop(op::set_data, set_rq("/m1", "abc")),
-                                mop(op::check, check_rq("/m1", 1)),
-                                mop(op::remove, delete_rq("/m1")),
-                                mop(op::create_container,
-                                    create_rq("/m3", "", 4)),
-                                mop(op::create, create_rq("/m5", "", 2)),
-                                mop(op::create, create_rq("/m5", "", 2))}));
+    auto r =
+        h.run(1, multi_rq({mop(op::create, create_rq("/m1")),
+                           mop(op::set_data, set_rq("/m1", "abc")),
+                           mop(op::check, check_rq("/m1", 1)),
+                           mop(op::remove, delete_rq("/m1")),
+                           mop(op::create_container, create_rq("/m3", "", 4)),
+                           mop(op::create, create_rq("/m5", "", 2)),
+                           mop(op::create, create_rq("/m5", "", 2))}));
     CHECK(r.err == E::ok);
     REQUIRE(r.multi.size() == 7);
     CHECK(r.multi[0].path == "/m1");
@@ -189,10 +187,9 @@ TEST_CASE("multi prepares one txn with one zxid", "[prep][multi]") {
                                    mop(op::check, check_rq("/m5", 0)),
                                    mop(op::check, check_rq("/m5", 0))}));
     CHECK(r.err == E::no_node);
-    CHECK(r.multi_errors
-          == std::vector<E>{E::ok, E::ok, E::no_node,
-                            E::runtime_inconsistency,
-                            E::runtime_inconsistency});
+    CHECK(r.multi_errors == std::vector<E>{E::ok, E::ok, E::no_node,
+                                           E::runtime_inconsistency,
+                                           E::runtime_inconsistency});
   }
   SECTION("an empty multi is a txn") {
     auto r = h.run(1, multi_rq({}));
@@ -200,12 +197,12 @@ TEST_CASE("multi prepares one txn with one zxid", "[prep][multi]") {
     CHECK(r.multi.empty());
   }
   SECTION("check errors") {
-    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("/a", 3))})).err
-          == E::bad_version);
-    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("/zz", -1))})).err
-          == E::no_node);
-    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("a", -1))})).err
-          == E::bad_arguments);
+    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("/a", 3))})).err ==
+          E::bad_version);
+    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("/zz", -1))})).err ==
+          E::no_node);
+    CHECK(h.submit(1, multi_rq({mop(op::check, check_rq("a", -1))})).err ==
+          E::bad_arguments);
   }
 }
 
@@ -218,8 +215,7 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
     return h.run(1, create_rq(std::move(path), "", flags)).err;
   };
   auto create_acl = [&](std::vector<wire::acl> acl) {
-    return h.run(1, create_rq("/p/acl", "", 0, op::create, std::move(acl)))
-      .err;
+    return h.run(1, create_rq("/p/acl", "", 0, op::create, std::move(acl))).err;
   };
   SECTION("create paths: shape first, then parent, then the full path") {
     CHECK(create("/") == E::node_exists);
@@ -237,14 +233,14 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
     CHECK(create("/p/a\x01") == E::bad_arguments);
     CHECK(create(std::string("/p/a\0b", 6)) == E::bad_arguments);
     CHECK(create("/p/a\x7f") == E::bad_arguments);
-    CHECK(create("/p/a\xc2\x85") == E::bad_arguments);     // U+0085
-    CHECK(create("/p/a\xc2\xa0") == E::ok);                // U+00A0
-    CHECK(create("/p/a\xed\x9f\xbf") == E::ok);            // U+D7FF
-    CHECK(create("/p/a\xee\x80\x80") == E::bad_arguments); // U+E000
-    CHECK(create("/p/a\xef\xa4\x80") == E::ok);            // U+F900
-    CHECK(create("/p/a\xef\xbf\xb0") == E::bad_arguments); // U+FFF0
+    CHECK(create("/p/a\xc2\x85") == E::bad_arguments);         // U+0085
+    CHECK(create("/p/a\xc2\xa0") == E::ok);                    // U+00A0
+    CHECK(create("/p/a\xed\x9f\xbf") == E::ok);                // U+D7FF
+    CHECK(create("/p/a\xee\x80\x80") == E::bad_arguments);     // U+E000
+    CHECK(create("/p/a\xef\xa4\x80") == E::ok);                // U+F900
+    CHECK(create("/p/a\xef\xbf\xb0") == E::bad_arguments);     // U+FFF0
     CHECK(create("/p/a\xf0\x9f\x98\x80") == E::bad_arguments); // emoji
-    CHECK(create("/p/a\xff") == E::bad_arguments);         // not UTF-8
+    CHECK(create("/p/a\xff") == E::bad_arguments);             // not UTF-8
     CHECK(create("/p/a b") == E::ok);
     CHECK(create("/nope/x") == E::no_node);
     CHECK(create("/p/c") == E::node_exists);
@@ -283,12 +279,12 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
     CHECK(create_acl({{31, {"digest", "u:pw"}}}) == E::ok);
     h.run(1, delete_rq("/p/acl"));
     // Duplicates are dropped.
-    CHECK(create_acl({{31, {"world", "anyone"}}, {31, {"world", "anyone"}}})
-          == E::ok);
+    CHECK(create_acl({{31, {"world", "anyone"}}, {31, {"world", "anyone"}}}) ==
+          E::ok);
     CHECK(h.t.get_acl("/p/acl", {}).acl == open_acl());
     // The ACL is checked before the parent exists.
-    CHECK(h.run(1, create_rq("/nope/x", "", 0, op::create, {})).err
-          == E::invalid_acl);
+    CHECK(h.run(1, create_rq("/nope/x", "", 0, op::create, {})).err ==
+          E::invalid_acl);
     CHECK(h.run(1, set_acl_rq("/p", {})).err == E::invalid_acl);
     CHECK(h.run(1, set_acl_rq("/nope", open_acl())).err == E::no_node);
     CHECK(h.run(1, set_acl_rq("/nope", {})).err == E::invalid_acl);
@@ -297,12 +293,13 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
   }
   SECTION("the auth scheme expands to the caller's digest ids") {
     auto who = auth_ids{{"ip", "127.0.0.1"}, {"digest", "u:h"}};
-    auto r = h.run(1, create_rq("/p/mine", "", 0, op::create,
-                                {{wire::perm::all, {"auth", "ignored"}}}),
+    auto r = h.run(1,
+                   create_rq("/p/mine", "", 0, op::create,
+                             {{wire::perm::all, {"auth", "ignored"}}}),
                    who);
     REQUIRE(r.err == E::ok);
-    CHECK(h.t.get_acl("/p/mine", who).acl
-          == std::vector<wire::acl>{{wire::perm::all, {"digest", "u:h"}}});
+    CHECK(h.t.get_acl("/p/mine", who).acl ==
+          std::vector<wire::acl>{{wire::perm::all, {"digest", "u:h"}}});
     CHECK(h.run(1, set_rq("/p/mine", "x")).err == E::no_auth);
     CHECK(h.run(1, set_rq("/p/mine", "x"), who).err == E::ok);
   }
@@ -341,8 +338,8 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
     // world:anyone may only read /zookeeper/config.
     CHECK(create("/zookeeper/config/x") == E::no_auth);
     CHECK(h.run(1, set_rq("/zookeeper/config", "x")).err == E::no_auth);
-    CHECK(h.run(1, set_acl_rq("/zookeeper/config", open_acl())).err
-          == E::no_auth);
+    CHECK(h.run(1, set_acl_rq("/zookeeper/config", open_acl())).err ==
+          E::no_auth);
     CHECK(h.run(1, delete_rq("/zookeeper/x")).err == E::ok);
     CHECK(h.run(1, delete_rq("/zookeeper/x")).err == E::no_node);
     auto r = h.run(1, set_rq("/zookeeper", "x"));
@@ -350,8 +347,7 @@ TEST_CASE("errors as ZooKeeper 3.8 answers them", "[prep][errors]") {
     CHECK(r.stat->version == 1);
     CHECK(h.run(1, set_rq("/", "r")).err == E::ok);
     // A superuser may do anything.
-    CHECK(h.run(1, set_rq("/zookeeper/config", "x"), superuser()).err
-          == E::ok);
+    CHECK(h.run(1, set_rq("/zookeeper/config", "x"), superuser()).err == E::ok);
   }
   SECTION("reconfig is disabled, internal ops are refused from clients") {
     wire::request rq;
@@ -370,12 +366,13 @@ TEST_CASE("permissions of writes", "[prep][acl]") {
   harness h;
   auto alice = auth_ids{{"ip", "10.0.0.1"}, {"digest", "alice:h"}};
   auto bob = auth_ids{{"ip", "10.0.0.2"}, {"digest", "bob:h"}};
-  h.run(1, create_rq("/d", "", 0, op::create,
-                     {{wire::perm::all, {"digest", "alice:h"}},
-                      {wire::perm::read | wire::perm::create,
-                       {"ip", "10.0.0.2"}}}),
-        alice);
-  CHECK(h.run(1, create_rq("/d/b"), bob).err == E::ok); // CREATE via ip
+  h.run(
+      1,
+      create_rq("/d", "", 0, op::create,
+                {{wire::perm::all, {"digest", "alice:h"}},
+                 {wire::perm::read | wire::perm::create, {"ip", "10.0.0.2"}}}),
+      alice);
+  CHECK(h.run(1, create_rq("/d/b"), bob).err == E::ok);      // CREATE via ip
   CHECK(h.run(1, delete_rq("/d/b"), bob).err == E::no_auth); // DELETE
   CHECK(h.run(1, delete_rq("/d/b"), alice).err == E::ok);
   CHECK(h.run(1, set_rq("/d", "x"), bob).err == E::no_auth);
@@ -412,8 +409,8 @@ TEST_CASE("sessions through prep", "[prep][session]") {
     REQUIRE(c.ok());
     CHECK(c.txn->hdr.type == op::close_session);
     CHECK(c.txn->hdr.cxid == 77);
-    CHECK(std::get<txn::close_session>(c.txn->b).paths_to_delete
-          == std::vector<std::string>{"/p/e2", "/p/e3"});
+    CHECK(std::get<txn::close_session>(c.txn->b).paths_to_delete ==
+          std::vector<std::string>{"/p/e2", "/p/e3"});
     // Their deletion is in flight: /p can go once /p/b1 goes too.
     CHECK(h.submit(0xB, delete_rq("/p/b1")).err == E::ok);
     CHECK(h.submit(0xB, delete_rq("/p")).err == E::ok);
@@ -430,6 +427,29 @@ TEST_CASE("sessions through prep", "[prep][session]") {
     CHECK(r.triggers.size() == 4);
     CHECK(h.t.ephemerals_of(0xA).empty());
   }
+}
+
+TEST_CASE("a closing session's requests are refused", "[prep][session]") {
+  harness h;
+  h.open_session(0xA);
+  h.run(0xA, create_rq("/p"));
+  auto c = h.submit(h.p.close_session(0xA, 9, h.next_zxid, h.time_ms));
+  REQUIRE(c.ok());
+  CHECK(h.submit(0xA, set_rq("/p", "x")).err == E::session_expired);
+  CHECK(h.submit(0xA, create_rq("/q", "", 1)).err == E::session_expired);
+  auto m = h.submit(0xA, multi_rq({mop(op::create, create_rq("/m")),
+                                   mop(op::remove, delete_rq("/p"))}));
+  CHECK(m.err == E::session_expired);
+  CHECK(m.multi_errors ==
+        std::vector<E>{E::session_expired, E::runtime_inconsistency});
+  // Other sessions go on; a second close (an expiry racing the client's
+  // own close) is accepted, as in ZooKeeper.
+  CHECK(h.submit(0xB, set_rq("/p", "x")).err == E::ok);
+  CHECK(h.submit(h.p.close_session(0xA, 0, h.next_zxid, h.time_ms)).ok());
+  h.commit_all();
+  // Once applied, the session is unknown: the tracker's business.
+  CHECK(h.submit(0xA, set_rq("/p", "y")).err == E::ok);
+  h.commit_all();
 }
 
 TEST_CASE("deleteContainer from the container manager", "[prep][container]") {
@@ -464,18 +484,18 @@ TEST_CASE("TTL nodes with extended types enabled", "[prep][ttl]") {
   auto ttl_rq = [](std::string path, int32_t flags, int64_t ttl) {
     wire::request rq;
     rq.hdr.type = op::create_ttl;
-    rq.body = wire::create_ttl_request{std::move(path), "", open_acl(), flags,
-                                       ttl};
+    rq.body =
+        wire::create_ttl_request{std::move(path), "", open_acl(), flags, ttl};
     return rq;
   };
   CHECK(p.prepare(1, 1, ttl_rq("/t", 5, 0), zxid, 0).err == E::bad_arguments);
-  CHECK(p.prepare(1, 1, ttl_rq("/t", 5, max_ttl_ms + 1), zxid, 0).err
-        == E::bad_arguments);
-  CHECK(p.prepare(1, 1, ttl_rq("/t", 0, 1000), zxid, 0).err
-        == E::bad_arguments);
+  CHECK(p.prepare(1, 1, ttl_rq("/t", 5, max_ttl_ms + 1), zxid, 0).err ==
+        E::bad_arguments);
+  CHECK(p.prepare(1, 1, ttl_rq("/t", 0, 1000), zxid, 0).err ==
+        E::bad_arguments);
   // A plain create with a TTL mode carries no TTL.
-  CHECK(p.prepare(1, 1, create_rq("/t", "", 5), zxid, 0).err
-        == E::bad_arguments);
+  CHECK(p.prepare(1, 1, create_rq("/t", "", 5), zxid, 0).err ==
+        E::bad_arguments);
   auto r = p.prepare(1, 1, ttl_rq("/t", 6, 1000), zxid, 0);
   REQUIRE(r.ok());
   auto& c = std::get<txn::create_ttl>(r.txn->b);

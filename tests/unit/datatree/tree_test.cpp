@@ -22,8 +22,8 @@ namespace {
 txn::record rec(int64_t session, int64_t zxid, int32_t type, txn::body b) {
   txn::record r;
   // Same header as the oracle program: cxid = zxid, time = 1000 + zxid.
-  r.hdr = txn::header{session, static_cast<int32_t>(zxid), zxid, 1000 + zxid,
-                      type};
+  r.hdr =
+      txn::header{session, static_cast<int32_t>(zxid), zxid, 1000 + zxid, type};
   r.b = std::move(b);
   return r;
 }
@@ -48,10 +48,10 @@ wire::stat st(int64_t czxid, int64_t mzxid, int64_t ctime, int64_t mtime,
 }
 
 const std::vector<wire::acl> read_only{
-  wire::acl{wire::perm::read, wire::id{"world", "anyone"}}};
+    wire::acl{wire::perm::read, wire::id{"world", "anyone"}}};
 
-std::vector<trigger> trig(std::vector<std::pair<std::string, wire::event_type>>
-                            v) {
+std::vector<trigger>
+trig(std::vector<std::pair<std::string, wire::event_type>> v) {
   std::vector<trigger> out;
   for (auto& [p, t] : v)
     out.push_back(trigger{p, t});
@@ -73,13 +73,13 @@ TEST_CASE("a fresh tree is a fresh ZooKeeper 3.8", "[tree]") {
   REQUIRE(root.err == wire::err::ok);
   CHECK(root.data == std::string{}); // empty, not null
   CHECK(root.stat == st(0, 0, 0, 0, 0, -1, 0, 0, 0, 1, 0));
-  CHECK(t.get_children("/", {}).children == std::vector<std::string>{
-                                               "zookeeper"});
+  CHECK(t.get_children("/", {}).children ==
+        std::vector<std::string>{"zookeeper"});
   auto zk = t.get_children("/zookeeper", {});
   CHECK(zk.children == std::vector<std::string>{"config", "quota"});
   CHECK(zk.stat == st(0, 0, 0, 0, 0, -2, 0, 0, 0, 2, 0));
-  CHECK(t.exists("/zookeeper/quota").stat
-        == st(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
+  CHECK(t.exists("/zookeeper/quota").stat ==
+        st(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0));
   auto config = t.get_acl("/zookeeper/config", {});
   CHECK(config.stat == st(0, 0, 0, 0, 0, 0, -1, 0, 0, 0, 0));
   CHECK(config.acl == read_only);
@@ -126,59 +126,59 @@ TEST_CASE("apply matches ZooKeeper's DataTree txn by txn", "[tree][oracle]") {
   bad.ops[2].type = op::error;
   using E = wire::err;
   std::vector<step> steps = {
-    {rec(0x55, 1, op::create,
-         txn::create{"/a", std::string{"hello"}, open, false, 1}),
-     E::ok, 5756716860, 6, 51},
-    {rec(0x55, 2, op::create,
-         txn::create{"/a/e", std::nullopt, open, true, 1}),
-     E::ok, 6735115657, 7, 55},
-    {rec(0x66, 3, op::create2,
-         txn::create{"/a/s0000000001", std::string{}, read_only, false, 2}),
-     E::ok, 10230521946, 8, 69},
-    {rec(0x55, 4, op::set_data,
-         txn::set_data{"/a", std::string{"world!"}, 1}),
-     E::ok, 12285629979, 8, 70},
-    {rec(0x55, 5, op::set_data, txn::set_data{"/", std::nullopt, 1}), E::ok,
-     12374272128, 8, 70},
-    {rec(0x55, 6, op::set_acl, txn::set_acl{"/a", read_only, 1}), E::ok,
-     12525991101, 8, 70},
-    {rec(0x55, 7, op::remove, txn::remove{"/a/s0000000001"}), E::ok,
-     10289339154, 7, 56},
-    {rec(0x55, 8, op::create_container,
-         txn::create_container{"/c", std::string{"c"}, open, 2}),
-     E::ok, 15079852937, 8, 59},
-    {rec(0x55, 9, op::create,
-         txn::create{"/zookeeper/x", std::string{"q"}, open, false, 1}),
-     E::ok, 17206357229, 9, 72},
-    {rec(0x55, 10, op::set_data,
-         txn::set_data{"/zookeeper", std::string{"z"}, 1}),
-     E::ok, 17876312063, 9, 73},
-    // A create replayed onto an existing node fails but still moves the
-    // parent's cversion and pzxid; a delete of a missing node still moves
-    // the parent's pzxid.
-    {rec(0x55, 11, op::create,
-         txn::create{"/a/e", std::nullopt, open, true, 7}),
-     E::node_exists, 15237719853, 9, 73},
-    {rec(0x55, 12, op::remove, txn::remove{"/a/nothere"}), E::no_node,
-     15576252154, 9, 73},
-    {rec(0x77, 13, op::create_session, txn::create_session{5000}), E::ok,
-     15576252154, 9, 73},
-    {rec(0x77, 14, op::create, txn::create{"/a/f", std::string{"f"}, open,
-                                           true, 8}),
-     E::ok, 18939736966, 10, 78},
-    {rec(0x55, 15, op::multi, good), E::ok, 18095899507, 11, 81},
-    {rec(0x55, 16, op::multi, bad), E::no_node, 18095899507, 11, 81},
-    {rec(0x55, 17, op::close_session, txn::close_session{{"/a/e"}}), E::ok,
-     12849831791, 10, 77},
-    // No list: the replica deletes what it has for the session.
-    {rec(0x77, 18, op::close_session, txn::close_session{}), E::ok,
-     10715273481, 9, 72},
-    {rec(0x55, 19, op::error, txn::error{-110}), E::node_exists, 10715273481,
-     9, 72},
-    // A CreateTxnV0 (-1): the parent's cversion + 1.
-    {rec(0x55, 20, op::create,
-         txn::create{"/b", std::string{"b"}, open, false, -1}),
-     E::ok, 13226141056, 10, 75},
+      {rec(0x55, 1, op::create,
+           txn::create{"/a", std::string{"hello"}, open, false, 1}),
+       E::ok, 5756716860, 6, 51},
+      {rec(0x55, 2, op::create,
+           txn::create{"/a/e", std::nullopt, open, true, 1}),
+       E::ok, 6735115657, 7, 55},
+      {rec(0x66, 3, op::create2,
+           txn::create{"/a/s0000000001", std::string{}, read_only, false, 2}),
+       E::ok, 10230521946, 8, 69},
+      {rec(0x55, 4, op::set_data,
+           txn::set_data{"/a", std::string{"world!"}, 1}),
+       E::ok, 12285629979, 8, 70},
+      {rec(0x55, 5, op::set_data, txn::set_data{"/", std::nullopt, 1}), E::ok,
+       12374272128, 8, 70},
+      {rec(0x55, 6, op::set_acl, txn::set_acl{"/a", read_only, 1}), E::ok,
+       12525991101, 8, 70},
+      {rec(0x55, 7, op::remove, txn::remove{"/a/s0000000001"}), E::ok,
+       10289339154, 7, 56},
+      {rec(0x55, 8, op::create_container,
+           txn::create_container{"/c", std::string{"c"}, open, 2}),
+       E::ok, 15079852937, 8, 59},
+      {rec(0x55, 9, op::create,
+           txn::create{"/zookeeper/x", std::string{"q"}, open, false, 1}),
+       E::ok, 17206357229, 9, 72},
+      {rec(0x55, 10, op::set_data,
+           txn::set_data{"/zookeeper", std::string{"z"}, 1}),
+       E::ok, 17876312063, 9, 73},
+      // A create replayed onto an existing node fails but still moves the
+      // parent's cversion and pzxid; a delete of a missing node still moves
+      // the parent's pzxid.
+      {rec(0x55, 11, op::create,
+           txn::create{"/a/e", std::nullopt, open, true, 7}),
+       E::node_exists, 15237719853, 9, 73},
+      {rec(0x55, 12, op::remove, txn::remove{"/a/nothere"}), E::no_node,
+       15576252154, 9, 73},
+      {rec(0x77, 13, op::create_session, txn::create_session{5000}), E::ok,
+       15576252154, 9, 73},
+      {rec(0x77, 14, op::create,
+           txn::create{"/a/f", std::string{"f"}, open, true, 8}),
+       E::ok, 18939736966, 10, 78},
+      {rec(0x55, 15, op::multi, good), E::ok, 18095899507, 11, 81},
+      {rec(0x55, 16, op::multi, bad), E::no_node, 18095899507, 11, 81},
+      {rec(0x55, 17, op::close_session, txn::close_session{{"/a/e"}}), E::ok,
+       12849831791, 10, 77},
+      // No list: the replica deletes what it has for the session.
+      {rec(0x77, 18, op::close_session, txn::close_session{}), E::ok,
+       10715273481, 9, 72},
+      {rec(0x55, 19, op::error, txn::error{-110}), E::node_exists, 10715273481,
+       9, 72},
+      // A CreateTxnV0 (-1): the parent's cversion + 1.
+      {rec(0x55, 20, op::create,
+           txn::create{"/b", std::string{"b"}, open, false, -1}),
+       E::ok, 13226141056, 10, 75},
   };
   for (auto& s : steps) {
     CAPTURE(s.r.hdr.zxid);
@@ -196,10 +196,10 @@ TEST_CASE("apply matches ZooKeeper's DataTree txn by txn", "[tree][oracle]") {
   CHECK(t.exists("/c").stat == st(8, 8, 1008, 1008, 0, 0, 0, 0, 1, 0, 8));
   CHECK(t.exists("/m").stat == st(15, 15, 1015, 1015, 1, 2, 0, 0, 1, 0, 15));
   CHECK(t.exists("/b").stat == st(20, 20, 1020, 1020, 0, 0, 0, 0, 1, 0, 20));
-  CHECK(t.exists("/zookeeper").stat
-        == st(0, 10, 0, 1010, 1, -1, 0, 0, 1, 3, 9));
-  CHECK(t.exists("/zookeeper/x").stat
-        == st(9, 9, 1009, 1009, 0, 0, 0, 0, 1, 0, 9));
+  CHECK(t.exists("/zookeeper").stat ==
+        st(0, 10, 0, 1010, 1, -1, 0, 0, 1, 3, 9));
+  CHECK(t.exists("/zookeeper/x").stat ==
+        st(9, 9, 1009, 1009, 0, 0, 0, 0, 1, 0, 9));
   CHECK(t.get_data("/", {}).data == std::nullopt);
   CHECK(t.sessions().empty());
   CHECK(t.containers() == std::set<std::string>{"/c"});
@@ -221,8 +221,8 @@ TEST_CASE("apply results and triggers", "[tree]") {
     // A new leaf: pzxid = czxid, visible cversion 0.
     CHECK(*r.stat == st(2, 2, 1002, 1002, 0, 0, 0, 0, 0, 0, 2));
     CHECK(r.triggers == trig({{"/a/b", created}, {"/a", children}}));
-    r = t.apply(rec(1, 3, op::set_data,
-                    txn::set_data{"/a/b", std::string{"yy"}, 1}));
+    r = t.apply(
+        rec(1, 3, op::set_data, txn::set_data{"/a/b", std::string{"yy"}, 1}));
     REQUIRE(r.stat);
     CHECK(*r.stat == st(2, 3, 1002, 1003, 1, 0, 0, 0, 2, 0, 2));
     CHECK(r.triggers == trig({{"/a/b", changed}}));
@@ -245,9 +245,8 @@ TEST_CASE("apply results and triggers", "[tree]") {
                          txn::create_container{"/c", std::string{}, open, 1}));
     REQUIRE(r.stat);
     CHECK(r.stat->ephemeral_owner == 0);
-    r = t.apply(
-      rec(9, 2, op::create_ttl,
-          txn::create_ttl{"/t", std::string{}, open, 2, 60000}));
+    r = t.apply(rec(9, 2, op::create_ttl,
+                    txn::create_ttl{"/t", std::string{}, open, 2, 60000}));
     REQUIRE(r.stat);
     CHECK(r.stat->ephemeral_owner == 0);
     CHECK(t.containers() == std::set<std::string>{"/c"});
@@ -262,7 +261,7 @@ TEST_CASE("apply results and triggers", "[tree]") {
   SECTION("multi: per-op results with the shared zxid, triggers in order") {
     txn::multi m;
     m.ops.push_back(
-      {op::create, txn::create{"/m", std::string{}, open, false, 1}});
+        {op::create, txn::create{"/m", std::string{}, open, false, 1}});
     m.ops.push_back({op::create_container,
                      txn::create_container{"/m/c", std::string{}, open, 1}});
     m.ops.push_back({op::set_data, txn::set_data{"/m", std::string{"v"}, 1}});
@@ -281,20 +280,19 @@ TEST_CASE("apply results and triggers", "[tree]") {
     CHECK(r.multi[4].type == op::remove);
     for (auto& o : r.multi)
       CHECK(o.err == wire::err::ok);
-    CHECK(r.triggers
-          == trig({{"/m", created},
-                   {"/", children},
-                   {"/m/c", created},
-                   {"/m", children},
-                   {"/m", changed},
-                   {"/m/c", deleted},
-                   {"/m", children}}));
+    CHECK(r.triggers == trig({{"/m", created},
+                              {"/", children},
+                              {"/m/c", created},
+                              {"/m", children},
+                              {"/m", changed},
+                              {"/m/c", deleted},
+                              {"/m", children}}));
     t.check_invariants();
   }
   SECTION("a logged failed multi applies nothing") {
     txn::multi m;
     m.ops.push_back(
-      {op::create, txn::create{"/x", std::string{}, open, false, 1}});
+        {op::create, txn::create{"/x", std::string{}, open, false, 1}});
     m.ops.push_back({op::error, txn::error{-101}});
     m.ops.push_back({op::error, txn::error{-2}});
     auto d = t.digest();
@@ -315,8 +313,8 @@ TEST_CASE("sessions and ephemerals", "[tree]") {
   harness h;
   h.open_session(0x10);
   h.open_session(0x20, 4000);
-  CHECK(h.t.sessions() == std::map<int64_t, int32_t>{{0x10, 30000},
-                                                      {0x20, 4000}});
+  CHECK(h.t.sessions() ==
+        std::map<int64_t, int32_t>{{0x10, 30000}, {0x20, 4000}});
   h.run(0x10, create_rq("/app"));
   h.run(0x10, create_rq("/app/e1", "", 1));
   h.run(0x10, create_rq("/app/e2", "", 1));
@@ -324,32 +322,31 @@ TEST_CASE("sessions and ephemerals", "[tree]") {
   h.run(0x20, create_rq("/app/f", "", 1));
   CHECK(h.stat("/app/e1").ephemeral_owner == 0x10);
   CHECK(h.t.ephemeral_count() == 4);
-  CHECK(h.t.get_ephemerals(0x10, "") == std::vector<std::string>{
-                                          "/app/e1", "/app/e2", "/x1"});
-  CHECK(h.t.get_ephemerals(0x10, " / ")
-        == std::vector<std::string>{"/app/e1", "/app/e2", "/x1"});
+  CHECK(h.t.get_ephemerals(0x10, "") ==
+        std::vector<std::string>{"/app/e1", "/app/e2", "/x1"});
+  CHECK(h.t.get_ephemerals(0x10, " / ") ==
+        std::vector<std::string>{"/app/e1", "/app/e2", "/x1"});
   // A string prefix, not a path prefix.
-  CHECK(h.t.get_ephemerals(0x10, "/app/e")
-        == std::vector<std::string>{"/app/e1", "/app/e2"});
+  CHECK(h.t.get_ephemerals(0x10, "/app/e") ==
+        std::vector<std::string>{"/app/e1", "/app/e2"});
   CHECK(h.t.get_ephemerals(0x10, "/x") == std::vector<std::string>{"/x1"});
   CHECK(h.t.get_ephemerals(0x30, "").empty());
 
   // Deleting a session's last ephemeral keeps its entry (ZooKeeper's map).
   h.run(0x20, delete_rq("/app/f"));
   CHECK(h.t.ephemeral_session_count() == 2);
-  CHECK(h.t.dump_ephemerals()
-        == "Sessions with Ephemerals (2):\n0x10:\n\t/app/e1\n\t/app/e2\n\t/"
-           "x1\n0x20:\n");
+  CHECK(h.t.dump_ephemerals() ==
+        "Sessions with Ephemerals (2):\n0x10:\n\t/app/e1\n\t/app/e2\n\t/"
+        "x1\n0x20:\n");
 
   auto r = h.close_session(0x10);
   CHECK(r.err == wire::err::ok);
-  CHECK(r.triggers
-        == trig({{"/app/e1", deleted},
-                 {"/app", children},
-                 {"/app/e2", deleted},
-                 {"/app", children},
-                 {"/x1", deleted},
-                 {"/", children}}));
+  CHECK(r.triggers == trig({{"/app/e1", deleted},
+                            {"/app", children},
+                            {"/app/e2", deleted},
+                            {"/app", children},
+                            {"/x1", deleted},
+                            {"/", children}}));
   CHECK_FALSE(h.t.exists("/app/e1").err == wire::err::ok);
   CHECK(h.t.ephemeral_count() == 0);
   CHECK(h.t.sessions() == std::map<int64_t, int32_t>{{0x20, 4000}});
@@ -384,15 +381,13 @@ TEST_CASE("reads", "[tree]") {
   }
   SECTION("\"\" is \"/\"; odd paths do not exist") {
     CHECK(h.t.get_data("", {}).stat == h.t.get_data("/", {}).stat);
-    CHECK(h.t.get_children("", {}).children
-          == h.t.get_children("/", {}).children);
+    CHECK(h.t.get_children("", {}).children ==
+          h.t.get_children("/", {}).children);
     CHECK(h.t.exists("").err == wire::err::ok);
     CHECK(h.t.get_data("/e/", {}).err == wire::err::no_node);
     CHECK(h.t.get_data("e", {}).err == wire::err::no_node);
-    CHECK(h.t.get_data(std::string("/e\0", 3), {}).err
-          == wire::err::no_node);
-    CHECK(h.t.exists(std::string("/e\0", 3)).err
-          == wire::err::bad_arguments);
+    CHECK(h.t.get_data(std::string("/e\0", 3), {}).err == wire::err::no_node);
+    CHECK(h.t.exists(std::string("/e\0", 3)).err == wire::err::bad_arguments);
   }
   SECTION("getAllChildrenNumber") {
     CHECK(h.t.get_all_children_number("/e", {}).count == 4);
@@ -408,9 +403,9 @@ TEST_CASE("reads", "[tree]") {
 TEST_CASE("reads check ACLs like FinalRequestProcessor", "[tree][acl]") {
   harness h;
   auto digest_acl = std::vector<wire::acl>{
-    wire::acl{wire::perm::read, wire::id{"digest", "bob:hash1"}},
-    wire::acl{wire::perm::admin, wire::id{"digest", "alice:hash2"}},
-    wire::acl{wire::perm::all, wire::id{"ip", "10.1.0.0/16"}}};
+      wire::acl{wire::perm::read, wire::id{"digest", "bob:hash1"}},
+      wire::acl{wire::perm::admin, wire::id{"digest", "alice:hash2"}},
+      wire::acl{wire::perm::all, wire::id{"ip", "10.1.0.0/16"}}};
   h.run(1, create_rq("/s", "secret", 0, op::create, digest_acl));
   auto bob = auth_ids{{"ip", "127.0.0.1"}, {"digest", "bob:hash1"}};
   auto alice = auth_ids{{"digest", "alice:hash2"}};
@@ -461,9 +456,9 @@ TEST_CASE("replaying the log into a fresh tree gives the same tree",
   CHECK(fresh.digest() == h.t.digest());
   CHECK(fresh.node_count() == h.t.node_count());
   CHECK(fresh.last_zxid() == h.t.last_zxid());
-  std::map<std::string, std::tuple<wire::opt_bytes, stat_persisted,
-                                   std::vector<wire::acl>>>
-    a, b;
+  std::map<std::string,
+           std::tuple<wire::opt_bytes, stat_persisted, std::vector<wire::acl>>>
+      a, b;
   h.t.for_each([&](auto path, auto& data, auto& s, auto& acl) {
     a[std::string{path}] = {data, s, acl};
   });
@@ -545,8 +540,7 @@ TEST_CASE("the index against a model under churn", "[tree][index]") {
     CHECK(t.get_data(path, {}).data == data);
 }
 
-TEST_CASE("memory per znode for 1M znodes of 128 bytes",
-          "[.memory][tree]") {
+TEST_CASE("memory per znode for 1M znodes of 128 bytes", "[.memory][tree]") {
   tree t;
   const auto data = std::string(128, 'x');
   t.apply(rec(1, 1, op::create,
@@ -565,4 +559,137 @@ TEST_CASE("memory per znode for 1M znodes of 128 bytes",
                           << (after - before) / (1024 * 1024) << " MiB, "
                           << per_node << " B/znode");
   CHECK(per_node < 300);
+}
+
+TEST_CASE("quota accounting as observed on ZooKeeper 3.8", "[tree][quota]") {
+  harness h;
+  const std::string stats = "/zookeeper/quota/q/zookeeper_stats";
+  auto data = [&](const std::string& p) {
+    auto r = h.t.get_data(p, {});
+    REQUIRE(r.err == wire::err::ok);
+    REQUIRE(r.data);
+    return *r.data;
+  };
+  h.run(1, create_rq("/q", "12345"));
+  h.run(1, create_rq("/q/a", "xx"));
+  h.run(1, create_rq("/zookeeper/quota/q"));
+  h.run(1,
+        create_rq("/zookeeper/quota/q/zookeeper_limits", "count=5,bytes=-1"));
+  CHECK(h.t.quotas() == std::set<std::string>{"/q"});
+  auto created = h.run(1, create_rq(stats, "count=0,bytes=0", 0, op::create2));
+  // The create's reply has the client's data length; the node then holds
+  // the recount.
+  CHECK(created.stat->data_length == 15);
+  CHECK(data(stats) == "count=2,bytes=7");
+  auto before = h.stat(stats);
+  h.run(1, create_rq("/q/b", "abc"));
+  CHECK(data(stats) == "count=3,bytes=10");
+  h.run(1, set_rq("/q/a", "xxxxxxxxxx"));
+  CHECK(data(stats) == "count=3,bytes=18");
+  h.run(1, delete_rq("/q/b"));
+  CHECK(data(stats) == "count=2,bytes=15");
+  h.run(1, create_rq("/qq", "zz"));
+  CHECK(data(stats) == "count=2,bytes=15");
+  // Accounting changes the data (and so dataLength) but not the Stat.
+  auto after = h.stat(stats);
+  CHECK(after.mzxid == before.mzxid);
+  CHECK(after.version == before.version);
+  CHECK(after.data_length == 16);
+
+  h.run(1, set_rq(stats, "count=1,bytes=2,zeta=3;alpha=4"));
+  h.run(1, create_rq("/q/d", "abcd"));
+  CHECK(data(stats) == "count=2,bytes=6=;alpha=4;zeta=3");
+  h.run(1, set_rq(stats, "bytes=2"));
+  h.run(1, create_rq("/q/e", "abcd"));
+  CHECK(data(stats) == "count=0,bytes=6");
+
+  // Only the deepest quota counts.
+  h.run(1, create_rq("/zookeeper/quota/q/sub"));
+  h.run(1, create_rq("/q/sub"));
+  h.run(1, create_rq("/zookeeper/quota/q/sub/zookeeper_limits",
+                     "count=5,bytes=-1"));
+  h.run(1, create_rq("/zookeeper/quota/q/sub/zookeeper_stats", ""));
+  h.run(1, create_rq("/q/sub/x", "123"));
+  const std::string inner = "/zookeeper/quota/q/sub/zookeeper_stats";
+  CHECK(data(stats) == "count=1,bytes=6");
+  CHECK(data(inner) == "count=2,bytes=3");
+  // Deleting a limits node stops the accounting of that path only.
+  h.run(1, delete_rq("/zookeeper/quota/q/zookeeper_limits"));
+  h.run(1, create_rq("/q/sub/y", "1234"));
+  h.run(1, create_rq("/q/f", "1234"));
+  CHECK(data(stats) == "count=1,bytes=6");
+  CHECK(data(inner) == "count=3,bytes=7");
+  // A new limits node resumes it (no recount).
+  h.run(1, create_rq("/zookeeper/quota/q/zookeeper_limits", "x"));
+  h.run(1, create_rq("/q/g", "1"));
+  CHECK(data(stats) == "count=2,bytes=7");
+
+  // Where ZooKeeper's parser throws (and its server exits), the stats node
+  // is left alone.
+  h.run(1, set_rq(stats, "count=1;bytes=x"));
+  h.run(1, create_rq("/q/h", "1"));
+  CHECK(data(stats) == "count=1;bytes=x");
+  h.run(1, set_rq(stats, "count=1,alpha="));
+  h.run(1, create_rq("/q/i", "1"));
+  CHECK(data(stats) == "count=1,alpha=");
+  // Two more inputs that make ZooKeeper 3.8.0's server exit are harmless.
+  CHECK(h.run(1, create_rq("/zookeeper/quota/zookeeper_limits")).err ==
+        wire::err::ok);
+  h.run(1, create_rq("/zookeeper_stats"));
+  h.run(1, create_rq("/zookeeper_stats/zookeeper_limits"));
+  CHECK(h.run(1, delete_rq("/zookeeper_stats/zookeeper_limits")).err ==
+        wire::err::ok);
+  CHECK(h.run(1, delete_rq("/zookeeper/quota/zookeeper_limits")).err ==
+        wire::err::ok);
+  CHECK(h.t.quotas() == std::set<std::string>{"/q", "/q/sub"});
+  // No watch fires for accounting.
+  auto r = h.run(1, create_rq("/q/sub/z", "1"));
+  CHECK(r.triggers.size() == 2);
+}
+
+TEST_CASE("restore from a snapshot's nodes", "[tree][restore]") {
+  harness h;
+  h.open_session(0x5);
+  h.run(0x5, create_rq("/a", "1"));
+  h.run(0x5, create_rq("/a/e", "", 1));
+  h.run(0x5, create_rq("/a/s-", std::nullopt, 2));
+  h.run(0x5, create_rq("/c", "", 4, op::create_container));
+  h.run(0x5, set_rq("/", "root data"));
+  h.run(0x5, create_rq("/zookeeper/quota/a"));
+  h.run(0x5, create_rq("/zookeeper/quota/a/zookeeper_limits", "count=9"));
+  h.run(0x5, create_rq("/zookeeper/quota/a/zookeeper_stats", ""));
+  h.run(0x5, create_rq("/a/x", "123"));
+  h.run(0x5, set_acl_rq("/a", read_only));
+  tree t;
+  size_t restored = 0;
+  h.t.for_each([&](auto path, auto& data, auto& s, auto& acl) {
+    CHECK(t.restore_node(path, data, s, acl));
+    ++restored;
+  });
+  for (auto& [id, timeout] : h.t.sessions())
+    t.restore_session(id, timeout);
+  t.finish_restore(h.t.last_zxid());
+  t.check_invariants();
+  CHECK(restored == h.t.node_count());
+  CHECK(t.digest() == h.t.digest());
+  CHECK(t.node_count() == h.t.node_count());
+  CHECK(t.approximate_data_size() == h.t.approximate_data_size());
+  CHECK(t.last_zxid() == h.t.last_zxid());
+  CHECK(t.sessions() == h.t.sessions());
+  CHECK(t.ephemerals_of(0x5) == std::vector<std::string>{"/a/e"});
+  CHECK(t.containers() == std::set<std::string>{"/c"});
+  CHECK(t.quotas() == std::set<std::string>{"/a"});
+  CHECK(t.get_data("/zookeeper/quota/a/zookeeper_stats", {})
+            .data.value_or("null") == std::string{"count=4,bytes=4"});
+  CHECK(t.exists("/").stat == h.t.exists("/").stat);
+  CHECK(t.get_acl("/zookeeper/config", {}).acl == read_only);
+  // Accounting continues after the restore.
+  t.apply(rec(0x5, h.t.last_zxid() + 1, op::create,
+              txn::create{"/a/y", std::string{"z"}, open_acl(), false, -1}));
+  CHECK(t.get_data("/zookeeper/quota/a/zookeeper_stats", {})
+            .data.value_or("null") == std::string{"count=5,bytes=5"});
+  // A node whose parent is missing, or an invalid path, is refused.
+  CHECK_FALSE(t.restore_node("/no/parent", std::nullopt, {}, open_acl()));
+  CHECK_FALSE(t.restore_node("bad", std::nullopt, {}, open_acl()));
+  t.check_invariants();
 }

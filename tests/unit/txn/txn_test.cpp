@@ -31,7 +31,7 @@ std::string unhex(const std::string& h) {
 }
 
 const std::vector<wire::acl> open_acl{
-  wire::acl{31, wire::id{"world", "anyone"}}};
+    wire::acl{31, wire::id{"world", "anyone"}}};
 
 txn::record rec(txn::header h, txn::body b) {
   txn::record r;
@@ -53,12 +53,13 @@ void check_golden(const txn::record& r, const std::string& expected_hex) {
 } // namespace
 
 TEST_CASE("txn encoding matches ZooKeeper's bytes", "[txn]") {
-  check_golden(
-    rec({0x1234, 7, 0x100000002, 1700000000123, op::create},
-        txn::create{"/a/b", std::string{"hi"}, open_acl, true, 3}),
-    "00000000000012340000000700000001000000020000018bcfe5687b00000001000000042"
-    "f612f62000000026869000000010000001f00000005776f726c6400000006616e796f6e65"
-    "0100000003");
+  check_golden(rec({0x1234, 7, 0x100000002, 1700000000123, op::create},
+                   txn::create{"/a/b", std::string{"hi"}, open_acl, true, 3}),
+               "00000000000012340000000700000001000000020000018bcfe5687b0000000"
+               "1000000042"
+               "f612f62000000026869000000010000001f00000005776f726c640000000661"
+               "6e796f6e65"
+               "0100000003");
   {
     auto r = rec({1, 2, 3, 4, op::create2},
                  txn::create{"/n", std::nullopt, open_acl, false, 0});
@@ -74,11 +75,13 @@ TEST_CASE("txn encoding matches ZooKeeper's bytes", "[txn]") {
                "013000000022f6300000000000000010000001f00000005776f726c640000"
                "0006616e796f6e6500000005");
   check_golden(
-    rec({1, 2, 3, 4, op::create_ttl},
-        txn::create_ttl{"/t", std::string{"\x01"}, open_acl, 5, 1000}),
-    "0000000000000001000000020000000000000003000000000000000400000015000000022"
-    "f740000000101000000010000001f00000005776f726c6400000006616e796f6e65000000"
-    "0500000000000003e8");
+      rec({1, 2, 3, 4, op::create_ttl},
+          txn::create_ttl{"/t", std::string{"\x01"}, open_acl, 5, 1000}),
+      "000000000000000100000002000000000000000300000000000000040000001500000002"
+      "2"
+      "f740000000101000000010000001f00000005776f726c6400000006616e796f6e6500000"
+      "0"
+      "0500000000000003e8");
   check_golden(rec({1, 2, 3, 4, op::remove}, txn::remove{"/d"}),
                "000000000000000100000002000000000000000300000000000000040000000"
                "2000000022f64");
@@ -86,22 +89,23 @@ TEST_CASE("txn encoding matches ZooKeeper's bytes", "[txn]") {
                    txn::set_data{"/s", std::string{"xyz"}, 9}),
                "000000000000000100000002000000000000000300000000000000040000000"
                "5000000022f730000000378797a00000009");
-  check_golden(
-    rec({1, 2, 3, 4, op::set_acl},
-        txn::set_acl{"/s",
-                     {wire::acl{1, wire::id{"digest", "u:p"}},
-                      wire::acl{31, wire::id{"ip", "10.0.0.0/8"}}},
-                     2}),
-    "0000000000000001000000020000000000000003000000000000000400000007000000022"
-    "f7300000002000000010000000664696765737400000003753a700000001f000000026970"
-    "0000000a31302e302e302e302f3800000002");
+  check_golden(rec({1, 2, 3, 4, op::set_acl},
+                   txn::set_acl{"/s",
+                                {wire::acl{1, wire::id{"digest", "u:p"}},
+                                 wire::acl{31, wire::id{"ip", "10.0.0.0/8"}}},
+                                2}),
+               "000000000000000100000002000000000000000300000000000000040000000"
+               "7000000022"
+               "f7300000002000000010000000664696765737400000003753a700000001f00"
+               "0000026970"
+               "0000000a31302e302e302e302f3800000002");
   check_golden(rec({1, 2, 3, 4, op::check}, txn::check_version{"/s", 4}),
                "000000000000000100000002000000000000000300000000000000040000000"
                "d000000022f7300000004");
-  check_golden(rec({0x55, 0, 3, 4, op::create_session},
-                   txn::create_session{30000}),
-               "00000000000000550000000000000000000000030000000000000004ffffff"
-               "f600007530");
+  check_golden(
+      rec({0x55, 0, 3, 4, op::create_session}, txn::create_session{30000}),
+      "00000000000000550000000000000000000000030000000000000004ffffff"
+      "f600007530");
   check_golden(rec({0x55, 0, 3, 4, op::close_session},
                    txn::close_session{{"/e1", "/e2"}}),
                "00000000000000550000000000000000000000030000000000000004ffffff"
@@ -110,19 +114,22 @@ TEST_CASE("txn encoding matches ZooKeeper's bytes", "[txn]") {
                "00000000000000010000000200000000000000030000000000000004ffffff"
                "ffffffff9b");
   txn::multi m;
-  m.ops.push_back({op::create, txn::create{"/m", std::string{}, open_acl,
-                                           false, 1}});
+  m.ops.push_back(
+      {op::create, txn::create{"/m", std::string{}, open_acl, false, 1}});
   m.ops.push_back({op::set_data, txn::set_data{"/m", std::string{"v"}, 1}});
   m.ops.push_back({op::check, txn::check_version{"/m", 2}});
   m.ops.push_back({op::remove, txn::remove{"/m"}});
   m.ops.push_back({op::error, txn::error{0}});
-  check_golden(
-    rec({1, 2, 3, 4, op::multi}, m),
-    "000000000000000100000002000000000000000300000000000000040000000e000000050"
-    "00000010000002a000000022f6d00000000000000010000001f00000005776f726c640000"
-    "0006616e796f6e650000000001000000050000000f000000022f6d0000000176000000010"
-    "000000d0000000a000000022f6d000000020000000200000006000000022f6dffffffff00"
-    "00000400000000");
+  check_golden(rec({1, 2, 3, 4, op::multi}, m),
+               "000000000000000100000002000000000000000300000000000000040000000"
+               "e000000050"
+               "00000010000002a000000022f6d00000000000000010000001f00000005776f"
+               "726c640000"
+               "0006616e796f6e650000000001000000050000000f000000022f6d000000017"
+               "6000000010"
+               "000000d0000000a000000022f6d000000020000000200000006000000022f6d"
+               "ffffffff00"
+               "00000400000000");
 }
 
 TEST_CASE("txn decodes ZooKeeper's older forms", "[txn]") {
@@ -204,9 +211,9 @@ TEST_CASE("txn decode rejects malformed input", "[txn]") {
 TEST_CASE("txn well_formed pairs header types with bodies", "[txn]") {
   CHECK(txn::well_formed(rec({0, 0, 1, 0, op::create2}, txn::create{})));
   CHECK(txn::well_formed(
-    rec({0, 0, 1, 0, op::delete_container}, txn::remove{"/c"})));
-  CHECK(txn::well_formed(
-    rec({0, 0, 1, 0, op::reconfig}, txn::set_data{"/zookeeper/config", {}, 0})));
+      rec({0, 0, 1, 0, op::delete_container}, txn::remove{"/c"})));
+  CHECK(txn::well_formed(rec({0, 0, 1, 0, op::reconfig},
+                             txn::set_data{"/zookeeper/config", {}, 0})));
   CHECK_FALSE(txn::well_formed(rec({0, 0, 1, 0, op::remove}, txn::create{})));
   CHECK_FALSE(txn::well_formed(rec({0, 0, 1, 0, op::get_data}, txn::remove{})));
   txn::multi m;
@@ -218,13 +225,13 @@ TEST_CASE("txn well_formed pairs header types with bodies", "[txn]") {
 
 TEST_CASE("txn round-trips every kind with and without digest", "[txn]") {
   std::vector<txn::record> all;
-  all.push_back(rec({-5, -1, INT64_MAX, INT64_MIN, op::create},
-                    txn::create{"/\xc3\xa9", std::string(300, '\0'), {}, true,
-                                INT32_MIN}));
+  all.push_back(rec(
+      {-5, -1, INT64_MAX, INT64_MIN, op::create},
+      txn::create{"/\xc3\xa9", std::string(300, '\0'), {}, true, INT32_MIN}));
   all.push_back(rec({1, 1, 1, 1, op::close_session}, txn::close_session{}));
   all.push_back(rec({1, 1, 1, 1, op::multi}, txn::multi{}));
-  all.push_back(rec({1, 1, 1, 1, op::set_data},
-                    txn::set_data{"/n", std::nullopt, -1}));
+  all.push_back(
+      rec({1, 1, 1, 1, op::set_data}, txn::set_data{"/n", std::nullopt, -1}));
   for (auto& r : all) {
     for (bool with_digest : {false, true}) {
       auto copy = r;
