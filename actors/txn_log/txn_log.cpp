@@ -396,8 +396,8 @@ segment_scan scan_segment(int fd, const segment_info& seg,
     // In the newest segment the question is whether anything acknowledged
     // follows. A batch is acknowledged only after its fdatasync, so a valid
     // record after the bad one means the bad one was durable once: it rotted.
-    auto next =
-        find_valid_record(in, off + 1, std::max(prev, seg.first_zxid - 1));
+    auto next = find_valid_record(
+        in, off + 1, std::max<int64_t>({prev, seg.first_zxid - 1, 0}));
     if (next.io_error)
       return io_failure(off);
     if (next.offset) {

@@ -17,6 +17,15 @@
 // increase through the whole log; gaps are fine (a new epoch restarts the
 // counter half of the zxid, and a new leader may skip proposals it never
 // committed). A segment's name is the zxid of its first record.
+//
+// Torn tail or corruption: only the newest segment can be torn, since a
+// segment is synced in full before the next one is created. There the first
+// bad record (CRC mismatch, impossible length, zero header followed by data)
+// is a torn tail if no valid record follows it, or if a zero 512-byte sector
+// lies between it and the next valid record (the last batch reached the disk
+// out of order and was never acknowledged). Anything else, and any bad record
+// in an older segment, is corruption. A record whose CRC checks out but whose
+// zxid does not increase is always corruption.
 #pragma once
 
 #include <cstdint>

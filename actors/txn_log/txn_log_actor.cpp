@@ -1,6 +1,7 @@
 #include "actors/txn_log/txn_log_actor.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct log_state {
   std::shared_ptr<log_writer> writer;
   std::vector<appender> pending; // usually one: the leader
   bool flush_scheduled = false;
+  sync_observer observer;
+  uint64_t unsynced_records = 0;    // appended since the last flush
+  uint64_t bytes_at_last_flush = 0; // writer's bytes_written then
   static inline const char* name = "txn_log";
 };
 
@@ -49,9 +53,14 @@ void die(log_actor* self, const log_error& err,
   self->quit(caf::make_error(caf::sec::runtime_error, err.message));
 }
 
-caf::behavior txn_log_actor(log_actor* self,
-                            std::shared_ptr<log_writer> writer) {
+// ZooKeeper's fsync.warningthresholdms default: a commit slower than this
+// gets a warning line, as ZooKeeper's FileTxnLog prints one.
+constexpr int64_t slow_sync_warn_us = 1'000'000;
+
+caf::behavior txn_log_actor(log_actor* self, std::shared_ptr<log_writer> writer,
+                            sync_observer observer) {
   self->state.writer = writer;
+  self->state.observer = std::move(observer);
   // The state is gone by the time attached functors run; hold the writer.
   self->attach_functor([writer] { writer->close(); });
   return {
@@ -66,6 +75,7 @@ caf::behavior txn_log_actor(log_actor* self,
           }
           top = e.zxid;
         }
+        st.unsynced_records += batch.entries.size();
         if (batch.entries.empty())
           return;
         if (sender) {
@@ -85,10 +95,26 @@ caf::behavior txn_log_actor(log_actor* self,
       [=](log_flush_atom) {
         auto& st = self->state;
         st.flush_scheduled = false;
+        auto t0 = std::chrono::steady_clock::now();
         if (auto err = st.writer->sync()) {
           die(self, *err, nullptr);
           return;
         }
+        auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
+        // Bytes since the last flush include any segment roll in between.
+        auto written = st.writer->stats().bytes_written;
+        sync_report rep{st.unsynced_records, written - st.bytes_at_last_flush,
+                        us};
+        st.unsynced_records = 0;
+        st.bytes_at_last_flush = written;
+        if (us > slow_sync_warn_us)
+          spdlog::warn("txn_log: writing and syncing {} records ({} bytes) "
+                       "took {} ms; every write waits for this",
+                       rep.records, rep.bytes, us / 1000);
+        if (st.observer)
+          st.observer(rep);
         for (auto& a : st.pending)
           self->send(caf::actor_cast<caf::actor>(a.who), log_durable{a.zxid});
         st.pending.clear();
@@ -106,7 +132,8 @@ caf::behavior txn_log_actor(log_actor* self,
 
 caf::expected<caf::actor> spawn_txn_log(caf::actor_system& sys,
                                         const std::string& dir,
-                                        const writer_options& opts) {
+                                        const writer_options& opts,
+                                        sync_observer observer) {
   auto writer = std::make_shared<log_writer>();
   if (auto err = writer->open(dir, opts))
     return caf::make_error(caf::sec::runtime_error, err->message);
@@ -115,15 +142,16 @@ caf::expected<caf::actor> spawn_txn_log(caf::actor_system& sys,
   if (!opts.fsync)
     spdlog::warn("txn_log: fsync is off; acknowledged writes are not durable");
   spdlog::info("txn_log: {} opened, last zxid {:#x}", dir, writer->last_zxid());
-  return spawn_txn_log_actor(sys, std::move(writer));
+  return spawn_txn_log_actor(sys, std::move(writer), true, std::move(observer));
 }
 
 caf::actor spawn_txn_log_actor(caf::actor_system& sys,
                                std::shared_ptr<log_writer> writer,
-                               bool detached) {
+                               bool detached, sync_observer observer) {
   if (detached)
-    return sys.spawn<caf::detached>(txn_log_actor, std::move(writer));
-  return sys.spawn(txn_log_actor, std::move(writer));
+    return sys.spawn<caf::detached>(txn_log_actor, std::move(writer),
+                                    std::move(observer));
+  return sys.spawn(txn_log_actor, std::move(writer), std::move(observer));
 }
 
 } // namespace zkd::txn_log
