@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 
 namespace zkd::wire {
@@ -21,8 +22,10 @@ void check_length(size_t n, const char* what) {
 
 void writer::write_string(std::string_view x) {
   check_length(x.size(), "string length");
-  write_int(static_cast<int32_t>(x.size()));
-  out_.insert(out_.end(), x.begin(), x.end());
+  auto p = grow(4 + x.size());
+  store_u32(p, static_cast<uint32_t>(x.size()));
+  if (!x.empty())
+    std::memcpy(p + 4, x.data(), x.size());
 }
 
 void writer::write_count(size_t n) {
@@ -33,11 +36,7 @@ void writer::write_count(size_t n) {
 void writer::end_frame(size_t frame_start) {
   auto len = out_.size() - frame_start - 4;
   check_length(len, "frame length");
-  auto u = static_cast<uint32_t>(len);
-  out_[frame_start] = static_cast<char>(u >> 24);
-  out_[frame_start + 1] = static_cast<char>(u >> 16);
-  out_[frame_start + 2] = static_cast<char>(u >> 8);
-  out_[frame_start + 3] = static_cast<char>(u);
+  store_u32(out_.data() + frame_start, static_cast<uint32_t>(len));
 }
 
 } // namespace zkd::wire

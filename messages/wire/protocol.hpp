@@ -44,8 +44,10 @@ constexpr int32_t close_session = -11;
 constexpr int32_t error = -1;
 } // namespace op
 
-// True for op codes that change the tree or the session table and therefore
-// travel the write path (leader, log, commit).
+// True for op codes that travel the write path (leader, log, commit):
+// ZooKeeper's Request.isQuorum(), i.e. everything that changes the tree or
+// the session table plus check (it is a txn, alone or in a multi) and the
+// error txn. Not sync, which changes nothing.
 bool is_write(int32_t opcode);
 
 // Human-readable op name as ZooKeeper prints it (Request.op2String).

@@ -32,19 +32,59 @@ size_t allocated_bytes = 0;
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 
-void* operator new(std::size_t n) {
+namespace {
+
+void* counted_alloc(std::size_t n) noexcept {
   if (counting)
     allocated_bytes += n;
-  if (void* p = std::malloc(n == 0 ? 1 : n))
+  return std::malloc(n == 0 ? 1 : n);
+}
+
+} // namespace
+
+// The whole non-aligned family is replaced so every pointer freed here came
+// from malloc (the sanitizers check that new and delete match).
+void* operator new(std::size_t n) {
+  if (void* p = counted_alloc(n))
     return p;
   throw std::bad_alloc{};
+}
+
+void* operator new[](std::size_t n) {
+  if (void* p = counted_alloc(n))
+    return p;
+  throw std::bad_alloc{};
+}
+
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n);
+}
+
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
+  return counted_alloc(n);
 }
 
 void operator delete(void* p) noexcept {
   std::free(p);
 }
 
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+
 void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
+
+void operator delete(void* p, const std::nothrow_t&) noexcept {
+  std::free(p);
+}
+
+void operator delete[](void* p, const std::nothrow_t&) noexcept {
   std::free(p);
 }
 
@@ -246,6 +286,8 @@ TEST_CASE("absurd lengths and counts", "[wire][hostile]") {
     auto out = counted_decode(view(bytes), rq);
     REQUIRE(out.status == decode_status::ok);
     CHECK(std::get<multi_request>(rq.body).ops.size() == 5000);
+    // The accounting works: 5000 ops cannot come for free.
+    CHECK(out.allocated >= 5000 * sizeof(multi_op));
     CHECK(out.allocated <= allocation_budget(bytes.size()));
   }
 }
