@@ -100,14 +100,19 @@ void account_replies(conn_ptr self, const std::vector<char>& bytes) {
   auto& st = self->state;
   auto now = mono_us();
   size_t off = 0;
-  while (off + 8 <= bytes.size()) {
-    auto len = read_be32(bytes.data() + off);
-    auto xid = static_cast<int32_t>(read_be32(bytes.data() + off + 4));
+  // Every frame we send starts with a ReplyHeader: xid, zxid, err.
+  while (off + 20 <= bytes.size()) {
+    const char* frame = bytes.data() + off;
+    auto len = read_be32(frame);
+    auto xid = static_cast<int32_t>(read_be32(frame + 4));
+    auto zxid = static_cast<int64_t>((uint64_t{read_be32(frame + 8)} << 32) |
+                                     read_be32(frame + 12));
     off += 4 + len;
     ++st.info.sent;
     ++st.nd->metrics.packets_sent;
     if (xid == wire::xid::notification || st.sent_at_us.empty())
       continue;
+    st.info.last_zxid = zxid;
     auto us = now - st.sent_at_us.front();
     st.sent_at_us.pop_front();
     --st.nd->metrics.outstanding;
@@ -257,6 +262,17 @@ bool parse_frames(conn_ptr self) {
         break;
       }
       off += 4 + len;
+      auto last = st.nd->metrics.last_zxid.load();
+      if (cs.req.last_zxid_seen > last) {
+        // The client has seen a newer state than this server has: serving
+        // it would let it go back in time. ZooKeeper refuses and closes so
+        // the client tries another server.
+        spdlog::info("connection {} from {}: refusing session request, the "
+                     "client has seen zxid 0x{:x} and our last zxid is 0x{:x}",
+                     st.id, st.remote, cs.req.last_zxid_seen, last);
+        ok = false;
+        break;
+      }
       st.connect_seen = true;
       st.client_sends_read_only = cs.req.has_read_only;
       cs.remote = st.remote;
@@ -272,11 +288,25 @@ bool parse_frames(conn_ptr self) {
     ++st.info.received;
     ++st.nd->metrics.packets_received;
     if (status == wire::decode_status::malformed) {
-      spdlog::warn("connection {} from {} (session 0x{:x}): malformed "
-                   "request, closing",
-                   st.id, st.remote, st.session);
-      ok = false;
-      break;
+      if (len < 8) {
+        spdlog::warn("connection {} from {} (session 0x{:x}): frame of {} "
+                     "bytes is too short for a request header, closing",
+                     st.id, st.remote, st.session, len);
+        ok = false;
+        break;
+      }
+      // The header is readable but the body is not: ZooKeeper answers
+      // ZMARSHALLINGERROR for that request and keeps the session. The reply
+      // goes through the datatree like any other, so it stays in order.
+      spdlog::info("connection {} (session 0x{:x}): request xid {} op {} "
+                   "does not decode",
+                   st.id, st.session, rq.hdr.xid, rq.hdr.type);
+      rq.body = std::monostate{};
+      rq.hdr.type = local::undecodable_op;
+      st.sent_at_us.push_back(mono_us());
+      ++st.nd->metrics.outstanding;
+      batch.requests.emplace_back(std::move(rq));
+      continue;
     }
     if (rq.hdr.type == wire::op::ping) {
       reply_inline(self, wire::xid::ping, wire::err::ok);
@@ -292,15 +322,17 @@ bool parse_frames(conn_ptr self) {
       batch.requests.emplace_back(std::move(rq));
       continue;
     }
-    st.info.last_op = std::string{wire::op_name(rq.hdr.type)};
+    st.info.last_op = std::string{connection::last_operation_name(rq.hdr.type)};
     st.info.last_cxid = rq.hdr.xid;
     st.sent_at_us.push_back(mono_us());
     ++st.nd->metrics.outstanding;
     batch.requests.emplace_back(std::move(rq));
   }
   st.buf.erase(0, off);
-  if (!batch.requests.empty())
+  if (!batch.requests.empty()) {
     self->send(st.nd->datatree, std::move(batch));
+    publish_info(self);
+  }
   if (st.established)
     maybe_touch(self);
   return ok;
@@ -384,6 +416,7 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         if (st.closing)
           return;
         account_replies(self, out.bytes);
+        publish_info(self);
         write_bytes(self, out.bytes);
         if (out.close_after) {
           shutdown(self);

@@ -208,7 +208,11 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
     // to a well-formed digest auth is what clients get.
     out.frame = header_only(wire::xid::auth, zxid, wire::err::ok);
     break;
+  case local::undecodable_op:
+    out.frame = header_only(xid, zxid, wire::err::marshalling_error);
+    break;
   default:
+    // ZooKeeper answers an op code it does not know with ZUNIMPLEMENTED.
     out.frame = header_only(xid, zxid, wire::err::unimplemented);
     break;
   }

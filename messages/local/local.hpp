@@ -4,6 +4,7 @@
 // leave the process.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -34,6 +35,10 @@ using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using detach_atom = caf::atom_constant<caf::atom("detach")>;
 
 // --- connection -> datatree
+
+// Stands in for the op code of a request whose header decoded but whose body
+// did not; it is answered with ZMARSHALLINGERROR in its turn.
+constexpr int32_t undecodable_op = INT32_MIN;
 // ----------------------------------------------------
 
 // Every request a connection decoded from one read of its socket, in arrival

@@ -1,6 +1,7 @@
 #include "request.hpp"
 
 #include <cstddef>
+#include <cstring>
 
 #include "jute.hpp"
 #include "protocol.hpp"
@@ -137,6 +138,22 @@ decode_status decode_request(std::string_view payload, request& out) {
   if (!read(r, out.hdr))
     return decode_status::malformed;
   auto& body = out.body;
+  // A null path (length -1) is not an empty one to ZooKeeper: create and
+  // exists fail on it with a NullPointerException, which reaches the client
+  // as ZMARSHALLINGERROR, while "" gets BadArguments or the root's Stat.
+  switch (out.hdr.type) {
+  case op::create:
+  case op::create2:
+  case op::create_container:
+  case op::create_ttl:
+  case op::exists:
+    if (payload.size() >= 12 &&
+        std::memcmp(payload.data() + 8, "\xff\xff\xff\xff", 4) == 0)
+      return decode_status::malformed;
+    break;
+  default:
+    break;
+  }
   switch (out.hdr.type) {
   case op::create:
   case op::create2:
