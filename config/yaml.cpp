@@ -110,7 +110,7 @@ public:
         else if (!where.empty())
           msg += "; known keys: " + join(known);
         else
-          msg += "; config/README.md lists every key";
+          msg += "; README.md (Configuration) lists every key";
         fail(key_line, msg);
         continue;
       }

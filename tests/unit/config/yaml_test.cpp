@@ -235,7 +235,7 @@ TEST_CASE("unknown keys are errors at their line, at every level") {
   check_error("trace:\n  actor: [leader]\n", 2, "unknown key 'actor'");
   check_error("servers:\n  - id: 1\n    hots: x\n", 3,
               "unknown key 'hots' in servers[0]");
-  check_error("bogus: 1\n", 1, "config/README.md");
+  check_error("bogus: 1\n", 1, "README.md (Configuration)");
 }
 
 TEST_CASE("wrong types are errors at their line") {
