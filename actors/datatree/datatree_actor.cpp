@@ -219,7 +219,9 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
   st.nd = std::move(nd);
   st.tree = std::move(*t);
   delete t;
-  st.prep = std::make_unique<datatree::prep>(*st.tree);
+  datatree::prep_options opts;
+  opts.extended_types = st.nd->cfg.c.extended_types;
+  st.prep = std::make_unique<datatree::prep>(*st.tree, opts);
   publish_metrics(self);
   return {
       [=](local::request_batch& batch) {
