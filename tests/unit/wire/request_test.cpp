@@ -354,3 +354,29 @@ TEST_CASE("protocol helpers", "[wire][protocol]") {
   CHECK(err_name(err::not_empty) == "Directory not empty");
   CHECK(err_name(static_cast<err>(-9999)) == "Unknown error");
 }
+
+TEST_CASE("a null path in create or exists is undecodable, an empty one is "
+          "not") {
+  using namespace zkd::wire;
+  auto frame = [](int32_t type, int32_t path_len) {
+    std::vector<char> out;
+    writer w{out};
+    w.write_int(7);
+    w.write_int(type);
+    w.write_int(path_len); // -1: null string, 0: ""
+    if (type == op::exists) {
+      w.write_bool(false);
+    } else {
+      w.write_int(-1); // data
+      w.write_int(0);  // acl
+      w.write_int(0);  // flags
+    }
+    return std::string(out.begin(), out.end());
+  };
+  request rq;
+  CHECK(decode_request(frame(op::create, -1), rq) == decode_status::malformed);
+  CHECK(rq.hdr.xid == 7);
+  CHECK(decode_request(frame(op::exists, -1), rq) == decode_status::malformed);
+  CHECK(decode_request(frame(op::create, 0), rq) == decode_status::ok);
+  CHECK(decode_request(frame(op::exists, 0), rq) == decode_status::ok);
+}
