@@ -308,7 +308,7 @@ namespace zkd::datatree {
 
 namespace {
 
-prepared from_result(prep_result&& r, int32_t xid, int64_t zxid) {
+prepared from_result(prep_result&& r) {
   if (r.ok() && r.txn)
     return std::move(*r.txn);
   return r.err;
@@ -320,7 +320,7 @@ prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
                        int64_t zxid, int64_t time_ms) {
   auto r = p.prepare(session, rq.hdr.xid, rq, zxid, time_ms);
   if (r.ok() || rq.hdr.type != wire::op::multi || r.multi_errors.empty())
-    return from_result(std::move(r), rq.hdr.xid, zxid);
+    return from_result(std::move(r));
   // A multi that fails in prep is still a txn in ZooKeeper: it takes a zxid
   // and its reply lists a result per op (ok before the failed op, its code,
   // ZRUNTIMEINCONSISTENCY after), so clients see it in order with the
@@ -346,9 +346,9 @@ prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
 prepared prepare_session_write(prep& p, const local::session_write& w,
                                int64_t zxid, int64_t time_ms) {
   if (w.opcode == wire::op::create_session)
-    return from_result(p.create_session(w.session, w.timeout_ms, zxid, time_ms),
-                       0, zxid);
-  return from_result(p.close_session(w.session, 0, zxid, time_ms), 0, zxid);
+    return from_result(
+        p.create_session(w.session, w.timeout_ms, zxid, time_ms));
+  return from_result(p.close_session(w.session, 0, zxid, time_ms));
 }
 
 } // namespace zkd::datatree

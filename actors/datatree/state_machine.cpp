@@ -1,0 +1,266 @@
+#include "actors/datatree/state_machine.hpp"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <unordered_set>
+
+#include "actors/datatree/serve.hpp"
+
+namespace zkd::datatree {
+
+namespace {
+
+[[noreturn]] void violated(const char* what) {
+  std::fprintf(stderr, "zkd::datatree::state_machine invariant violated: %s\n",
+               what);
+  std::abort();
+}
+
+std::string hex(int64_t x) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "0x%" PRIx64, static_cast<uint64_t>(x));
+  return buf;
+}
+
+} // namespace
+
+state_machine::state_machine(std::unique_ptr<tree> t, prep_options opts)
+    : tree_(std::move(t)) {
+  if (!tree_)
+    violated("constructed without a tree");
+  prep_ = std::make_unique<prep>(*tree_, opts);
+}
+
+void state_machine::requests(int64_t session, std::vector<wire::request>&& rqs,
+                             int64_t now_ms) {
+  for (auto& rq : rqs)
+    handle_request(session, rq, now_ms);
+}
+
+wire::err state_machine::session_write(const local::session_write& w,
+                                       int64_t now_ms) {
+  if (!leading())
+    return wire::err::connection_loss;
+  auto zxid = next_zxid_;
+  auto p = prepare_session_write(*prep_, w, zxid, now_ms);
+  if (auto* e = std::get_if<wire::err>(&p))
+    return *e;
+  ++next_zxid_;
+  propose(std::move(std::get<txn::record>(p)), w.opcode, false, 0);
+  return wire::err::ok;
+}
+
+void state_machine::commit(int64_t upto) {
+  auto& items = out_.dispatch.items;
+  while (!inflight_.empty() && inflight_.front().zxid <= upto) {
+    auto f = std::move(inflight_.front());
+    inflight_.pop_front();
+    auto session = f.txn.hdr.session_id;
+    auto res = apply_committed(*tree_, f.txn, f.opcode,
+                               f.from_client ? &f.xid : nullptr);
+    // Triggers first: a client sees the events of a change before the reply
+    // to the request that made it (ZooKeeper's FinalRequestProcessor order).
+    items.insert(items.end(), std::make_move_iterator(res.triggers.begin()),
+                 std::make_move_iterator(res.triggers.end()));
+    bool closing = f.opcode == wire::op::close_session;
+    if (f.from_client) {
+      auto& q = queues_[session];
+      if (!q.empty() && q.front().kind == queued::write &&
+          q.front().zxid == f.zxid)
+        q.pop_front();
+      else
+        out_.faults.push_back("datatree: session " + hex(session) +
+                              " queue out of order at zxid " + hex(f.zxid));
+      emit_reply(session, std::move(res.frame), local::watch_kind::none, {},
+                 closing);
+      drain(session);
+    }
+    if (f.opcode == wire::op::create_session || closing) {
+      int32_t timeout = 0;
+      if (auto* cs = std::get_if<txn::create_session>(&f.txn.b))
+        timeout = cs->timeout_ms;
+      out_.session_applied.push_back(
+          local::session_applied{session, f.opcode, timeout});
+    }
+    if (closing) {
+      local::dispatch_item gone;
+      gone.kind = local::dispatch_item::session_gone;
+      gone.session = session;
+      items.emplace_back(std::move(gone));
+      queues_.erase(session);
+    }
+  }
+  prep_->applied(upto);
+}
+
+void state_machine::lead(int64_t epoch) {
+  // The first zxid of an epoch has counter 1 (Zab: epoch << 32 | 1).
+  next_zxid_ = (epoch << 32) + 1;
+  prep_->reset();
+}
+
+state_machine::output state_machine::take_output() {
+  output result = std::move(out_);
+  out_ = output{};
+  return result;
+}
+
+std::vector<std::pair<int64_t, std::vector<std::string>>>
+state_machine::ephemerals_by_session() const {
+  std::vector<std::pair<int64_t, std::vector<std::string>>> result;
+  for (auto& [session, timeout] : tree_->sessions()) {
+    auto paths = tree_->ephemerals_of(session);
+    if (!paths.empty())
+      result.emplace_back(session, std::move(paths));
+  }
+  return result;
+}
+
+void state_machine::check_invariants() const {
+  tree_->check_invariants();
+  prep_->check_invariants();
+  // In-flight txns, keyed by zxid, that a client of this node waits for.
+  std::unordered_map<int64_t, const inflight_txn*> waiting;
+  int64_t prev = tree_->last_zxid();
+  for (auto& f : inflight_) {
+    if (f.zxid <= prev)
+      violated("in-flight zxids not above the last applied and increasing");
+    prev = f.zxid;
+    if (f.txn.hdr.zxid != f.zxid)
+      violated("in-flight txn stamped with another zxid");
+    if (f.from_client)
+      waiting.emplace(f.zxid, &f);
+  }
+  if (!inflight_.empty() && (!leading() || inflight_.back().zxid >= next_zxid_))
+    violated("in-flight zxid not below the next one");
+  size_t queued_writes = 0;
+  for (auto& [session, q] : queues_) {
+    // Anything but a write at the front would have been answered already.
+    if (q.empty())
+      violated("empty queue kept");
+    if (q.front().kind != queued::write)
+      violated("queue not blocked by a write");
+    int64_t last = 0;
+    for (auto& e : q) {
+      if (e.kind != queued::write)
+        continue;
+      auto i = waiting.find(e.zxid);
+      if (i == waiting.end())
+        violated("queued write not in flight");
+      if (i->second->txn.hdr.session_id != session)
+        violated("queued write of another session");
+      if (e.zxid <= last)
+        violated("queued writes out of zxid order");
+      last = e.zxid;
+      ++queued_writes;
+    }
+  }
+  // And the converse: each client write in flight holds its session's queue,
+  // which is what lets commit() pop it from the front.
+  if (queued_writes != waiting.size())
+    violated("client write in flight but not queued");
+}
+
+void state_machine::handle_request(int64_t session, wire::request& rq,
+                                   int64_t now_ms) {
+  // A session that expired or was closed while this request was on its way
+  // (ZooKeeper's checkSession in PrepRequestProcessor) runs nothing more,
+  // read or write.
+  bool gone = !tree_->has_session(session) && queues_.count(session) == 0;
+  auto refuse_gone = [&] {
+    emit_reply(session, error_reply(rq.hdr.xid, tree_->last_zxid(),
+                                    wire::err::session_expired));
+  };
+  if (!goes_through_log(rq.hdr.type)) {
+    if (gone) {
+      refuse_gone();
+      return;
+    }
+    auto qi = queues_.find(session);
+    if (qi == queues_.end())
+      serve(session, rq);
+    else
+      qi->second.push_back(queued{queued::read, 0, std::move(rq), {}});
+    return;
+  }
+  if (!leading()) {
+    // Not leading (yet): ZooKeeper refuses writes without a quorum the same
+    // way, and the client retries.
+    reply_or_queue(session, error_reply(rq.hdr.xid, tree_->last_zxid(),
+                                        wire::err::connection_loss));
+    return;
+  }
+  if (gone) {
+    refuse_gone();
+    return;
+  }
+  auto zxid = next_zxid_;
+  auto p = prepare_write(*prep_, session, rq, zxid, now_ms);
+  if (auto* e = std::get_if<wire::err>(&p)) {
+    reply_or_queue(session, error_reply(rq.hdr.xid, tree_->last_zxid(), *e));
+    return;
+  }
+  ++next_zxid_;
+  queues_[session].push_back(queued{queued::write, zxid, {}, {}});
+  propose(std::move(std::get<txn::record>(p)), rq.hdr.type, true, rq.hdr.xid);
+}
+
+void state_machine::reply_or_queue(int64_t session, std::vector<char> frame) {
+  auto qi = queues_.find(session);
+  if (qi == queues_.end())
+    emit_reply(session, std::move(frame));
+  else
+    qi->second.push_back(queued{queued::error, 0, {}, std::move(frame)});
+}
+
+void state_machine::serve(int64_t session, const wire::request& rq) {
+  auto r = serve_read(*tree_, session, rq);
+  auto& items = out_.dispatch.items;
+  items.insert(items.end(), std::make_move_iterator(r.events_before.begin()),
+               std::make_move_iterator(r.events_before.end()));
+  emit_reply(session, std::move(r.frame), r.watch, std::move(r.watch_path));
+}
+
+// Serves whatever waits at the front of a session's queue up to its next
+// unapplied write.
+void state_machine::drain(int64_t session) {
+  auto i = queues_.find(session);
+  if (i == queues_.end())
+    return;
+  auto& q = i->second;
+  while (!q.empty() && q.front().kind != queued::write) {
+    auto& front = q.front();
+    if (front.kind == queued::read)
+      serve(session, front.request);
+    else
+      emit_reply(session, std::move(front.frame));
+    q.pop_front();
+  }
+  if (q.empty())
+    queues_.erase(i);
+}
+
+void state_machine::propose(txn::record&& r, int32_t opcode, bool from_client,
+                            int32_t xid) {
+  auto zxid = r.hdr.zxid;
+  out_.proposals.entries.push_back(txn_log::log_entry{zxid, txn::encode(r)});
+  inflight_.push_back(
+      inflight_txn{zxid, std::move(r), opcode, from_client, xid});
+}
+
+void state_machine::emit_reply(int64_t session, std::vector<char> frame,
+                               local::watch_kind watch, std::string watch_path,
+                               bool close_after) {
+  local::dispatch_item item;
+  item.kind = local::dispatch_item::reply;
+  item.session = session;
+  item.type = static_cast<int32_t>(watch);
+  item.path = std::move(watch_path);
+  item.frame = std::move(frame);
+  item.close_after = close_after;
+  out_.dispatch.items.emplace_back(std::move(item));
+}
+
+} // namespace zkd::datatree

@@ -1,0 +1,146 @@
+// The node's state machine without its actor: the tree, prep (while this
+// node leads), the per-session request order and the txns in flight.
+//
+// Inputs are method calls (a batch of a session's requests, a session write
+// from the tracker, a commit, becoming leader); outputs pile up until the
+// shell collects them with take_output(): proposals for the leader, replies
+// and watch work for the watch dispatcher (in the order a client must see
+// them), and applied createSession/closeSession txns for the session tracker.
+// No clock, no I/O: the time a txn is stamped with is passed in.
+//
+// Per-session order is ZooKeeper's CommitProcessor rule: a request waits
+// until every earlier write of its session is applied, so a read sees the
+// session's own writes and replies leave in request order, including the
+// error replies of writes that prep refused.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/datatree/prep.hpp"
+#include "actors/datatree/tree.hpp"
+#include "actors/txn_log/txn_log_messages.hpp"
+#include "messages/local/local.hpp"
+#include "messages/txn/txn.hpp"
+#include "messages/wire/protocol.hpp"
+#include "messages/wire/request.hpp"
+
+namespace zkd::datatree {
+
+class state_machine {
+public:
+  // What the shell sends after a call, in this order: `session_applied` to
+  // the session tracker, `proposals` to the leader, `dispatch` to the watch
+  // dispatcher.
+  struct output {
+    std::vector<local::session_applied> session_applied;
+    txn_log::log_append proposals; // in zxid order
+    local::dispatch_batch dispatch;
+    // Broken internal expectations the shell logs at critical level; the
+    // state machine carries on as ZooKeeper's server would (it replies).
+    std::vector<std::string> faults;
+
+    bool empty() const noexcept {
+      return session_applied.empty() && proposals.entries.empty() &&
+             dispatch.items.empty() && faults.empty();
+    }
+  };
+
+  // Takes ownership of the tree (restored from disk, or fresh).
+  explicit state_machine(std::unique_ptr<tree> t, prep_options opts = {});
+
+  state_machine(const state_machine&) = delete;
+  state_machine& operator=(const state_machine&) = delete;
+
+  // Requests one connection decoded for `session`, in arrival order. Writes
+  // are stamped with `now_ms` (the leader's wall clock, replicated in the
+  // txn). Before lead() every write is answered with ZCONNECTIONLOSS, which
+  // clients retry.
+  void requests(int64_t session, std::vector<wire::request>&& rqs,
+                int64_t now_ms);
+
+  // createSession / closeSession on behalf of the tracker. Returns ok when
+  // proposed, connection_loss when not leading (the tracker retries an
+  // expiry on its next tick), else the error prep refused it with. Never a
+  // reply: the tracker hears of the outcome through session_applied.
+  wire::err session_write(const local::session_write& w, int64_t now_ms);
+
+  // Every txn in flight with a zxid <= `zxid` is committed: apply them in
+  // zxid order, each one's watch triggers before its reply.
+  void commit(int64_t zxid);
+
+  // This node leads `epoch`: zxids continue at epoch << 32 | 1 and prep
+  // forgets any change it held for an earlier epoch.
+  void lead(int64_t epoch);
+
+  [[nodiscard]] output take_output();
+
+  // -- read accessors (metrics, four-letter words, tests) --------------------
+
+  const datatree::tree& data() const noexcept { return *tree_; }
+
+  bool leading() const noexcept { return next_zxid_ != 0; }
+
+  // The zxid the next write gets; 0 until lead().
+  int64_t next_zxid() const noexcept { return next_zxid_; }
+
+  size_t inflight_count() const noexcept { return inflight_.size(); }
+
+  // Sessions with requests held behind an unapplied write.
+  size_t blocked_sessions() const noexcept { return queues_.size(); }
+
+  // Sessions that own ephemerals and their paths, for `dump`.
+  std::vector<std::pair<int64_t, std::vector<std::string>>>
+  ephemerals_by_session() const;
+
+  // Aborts unless: every queue is non-empty, belongs to a session with a
+  // client write in flight and starts with such a write; queued writes of a
+  // session are in flight, its own, and in zxid order; in-flight zxids
+  // strictly increase, stay above the tree's last zxid and below next_zxid;
+  // plus the tree's and prep's own invariants. O(state): tests and debug
+  // builds call it after every input.
+  void check_invariants() const;
+
+private:
+  // A request held back because an earlier write of its session is not yet
+  // applied.
+  struct queued {
+    enum kind_t { write, read, error } kind;
+    int64_t zxid = 0;        // write: the txn it waits for
+    wire::request request;   // read: served when it reaches the front
+    std::vector<char> frame; // error: the reply, already encoded
+  };
+
+  struct inflight_txn {
+    int64_t zxid;
+    txn::record txn;
+    int32_t opcode;
+    bool from_client; // a connection of this node waits for the reply
+    int32_t xid;
+  };
+
+  void handle_request(int64_t session, wire::request& rq, int64_t now_ms);
+  // Answers at once, or behind the session's pending writes.
+  void reply_or_queue(int64_t session, std::vector<char> frame);
+  void serve(int64_t session, const wire::request& rq);
+  void drain(int64_t session);
+  void propose(txn::record&& r, int32_t opcode, bool from_client, int32_t xid);
+  void emit_reply(int64_t session, std::vector<char> frame,
+                  local::watch_kind watch = local::watch_kind::none,
+                  std::string watch_path = {}, bool close_after = false);
+
+  std::unique_ptr<tree> tree_;
+  std::unique_ptr<prep> prep_; // refers to *tree_
+  int64_t next_zxid_ = 0;      // 0 until this node leads
+  std::unordered_map<int64_t, std::deque<queued>> queues_;
+  std::deque<inflight_txn> inflight_; // in zxid order
+  output out_;
+};
+
+} // namespace zkd::datatree
