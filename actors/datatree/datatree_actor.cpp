@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/datatree/state_machine.hpp"
@@ -26,7 +27,7 @@ struct datatree_state {
   static inline const char* name = "datatree";
 };
 
-using datatree_ptr = caf::stateful_actor<datatree_state>*;
+using datatree_ptr = caf::stateful_actor<datatree_state, caf::io::broker>*;
 
 void publish_metrics(datatree_ptr self) {
   auto& t = self->state.sm->data();
@@ -103,7 +104,8 @@ caf::actor spawn_datatree(caf::actor_system& sys, std::shared_ptr<node> nd,
   // unique_ptr is move-only and CAF copies spawn arguments, so the tree
   // travels as a raw pointer the actor takes ownership of.
   auto* holder = new std::unique_ptr<datatree::tree>(std::move(t));
-  return sys.spawn(datatree_impl, std::move(nd), holder);
+  // On the I/O thread, like the connections: see start_node().
+  return sys.middleman().spawn_broker(datatree_impl, std::move(nd), holder);
 }
 
 } // namespace zkd

@@ -1,6 +1,7 @@
 #include "actors/leader/leader_actor.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/leader/leader.hpp"
@@ -17,7 +18,7 @@ struct leader_state {
   static inline const char* name = "leader";
 };
 
-using leader_ptr = caf::stateful_actor<leader_state>*;
+using leader_ptr = caf::stateful_actor<leader_state, caf::io::broker>*;
 
 caf::behavior leader_impl(leader_ptr self, std::shared_ptr<node> nd,
                           size_t quorum) {
@@ -52,7 +53,8 @@ caf::behavior leader_impl(leader_ptr self, std::shared_ptr<node> nd,
 
 caf::actor spawn_leader(caf::actor_system& sys, std::shared_ptr<node> nd,
                         size_t quorum) {
-  return sys.spawn(leader_impl, std::move(nd), quorum);
+  // On the I/O thread, like the connections: see start_node().
+  return sys.middleman().spawn_broker(leader_impl, std::move(nd), quorum);
 }
 
 } // namespace zkd

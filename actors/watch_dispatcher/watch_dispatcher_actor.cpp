@@ -3,6 +3,7 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/watch_dispatcher/watch_manager.hpp"
@@ -23,7 +24,7 @@ struct dispatcher_state {
   static inline const char* name = "watch_dispatcher";
 };
 
-using dispatcher_ptr = caf::stateful_actor<dispatcher_state>*;
+using dispatcher_ptr = caf::stateful_actor<dispatcher_state, caf::io::broker>*;
 
 void publish_counts(dispatcher_ptr self) {
   auto& st = self->state;
@@ -141,7 +142,8 @@ caf::behavior dispatcher_impl(dispatcher_ptr self, std::shared_ptr<node> nd) {
 
 caf::actor spawn_watch_dispatcher(caf::actor_system& sys,
                                   std::shared_ptr<node> nd) {
-  return sys.spawn(dispatcher_impl, std::move(nd));
+  // On the I/O thread, like the connections: see start_node().
+  return sys.middleman().spawn_broker(dispatcher_impl, std::move(nd));
 }
 
 } // namespace zkd
