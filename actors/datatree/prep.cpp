@@ -113,6 +113,33 @@ std::optional<prep::record> prep::get_record(std::string_view path) const {
   return r;
 }
 
+std::optional<prep::record> prep::permitted_node(std::string_view path,
+                                                 int32_t perm,
+                                                 const auth_ids& who,
+                                                 wire::err& e) const {
+  auto node = get_record(path);
+  if (!node)
+    e = err::no_node;
+  else if (!permitted(*node, perm, who))
+    e = err::no_auth;
+  else
+    return node;
+  return std::nullopt;
+}
+
+prep::change prep::change_of(const record& node, std::string_view path,
+                             int64_t zxid) const {
+  change c;
+  c.zxid = zxid;
+  c.path = std::string{path};
+  c.exists = true;
+  c.stat = node.stat;
+  c.child_count = node.child_count;
+  c.data_length = node.data_length;
+  c.acl = *node.acl;
+  return c;
+}
+
 void prep::add_change(change c) {
   if (!changes_.empty() && c.zxid < changes_.back().zxid)
     violated("changes in zxid order");
@@ -363,32 +390,20 @@ prep::op_out prep::prep_set_data(const wire::set_data_request& rq, int64_t zxid,
     o.err = err::bad_arguments;
     return o;
   }
-  auto node = get_record(rq.path);
-  if (!node) {
-    o.err = err::no_node;
+  auto node = permitted_node(rq.path, wire::perm::write, who, o.err);
+  if (!node)
     return o;
-  }
-  if (!permitted(*node, wire::perm::write, who)) {
-    o.err = err::no_auth;
-    return o;
-  }
   if (!version_matches(node->stat.version, rq.version)) {
     o.err = err::bad_version;
     return o;
   }
   int32_t new_version = node->stat.version + 1;
   o.body = txn::set_data{rq.path, rq.data, new_version};
-  change c;
-  c.zxid = zxid;
-  c.path = rq.path;
-  c.exists = true;
-  c.stat = node->stat;
+  auto c = change_of(*node, rq.path, zxid);
   c.stat.version = new_version;
   c.stat.mtime = time_ms;
   c.stat.mzxid = zxid;
-  c.child_count = node->child_count;
   c.data_length = rq.data ? static_cast<int32_t>(rq.data->size()) : 0;
-  c.acl = *node->acl;
   add_change(std::move(c));
   return o;
 }
@@ -401,15 +416,9 @@ prep::op_out prep::prep_check(const wire::check_version_request& rq,
     o.err = err::bad_arguments;
     return o;
   }
-  auto node = get_record(rq.path);
-  if (!node) {
-    o.err = err::no_node;
+  auto node = permitted_node(rq.path, wire::perm::read, who, o.err);
+  if (!node)
     return o;
-  }
-  if (!permitted(*node, wire::perm::read, who)) {
-    o.err = err::no_auth;
-    return o;
-  }
   if (!version_matches(node->stat.version, rq.version)) {
     o.err = err::bad_version;
     return o;
@@ -431,29 +440,17 @@ prep::op_out prep::prep_set_acl(const wire::set_acl_request& rq, int64_t zxid,
     o.err = err::invalid_acl;
     return o;
   }
-  auto node = get_record(rq.path);
-  if (!node) {
-    o.err = err::no_node;
+  auto node = permitted_node(rq.path, wire::perm::admin, who, o.err);
+  if (!node)
     return o;
-  }
-  if (!permitted(*node, wire::perm::admin, who)) {
-    o.err = err::no_auth;
-    return o;
-  }
   if (!version_matches(node->stat.aversion, rq.version)) {
     o.err = err::bad_version;
     return o;
   }
   int32_t new_version = node->stat.aversion + 1;
   o.body = txn::set_acl{rq.path, fixed, new_version};
-  change c;
-  c.zxid = zxid;
-  c.path = rq.path;
-  c.exists = true;
-  c.stat = node->stat;
+  auto c = change_of(*node, rq.path, zxid);
   c.stat.aversion = new_version;
-  c.child_count = node->child_count;
-  c.data_length = node->data_length;
   // ZooKeeper's change record keeps the old ACL here; later requests in
   // flight are checked against the new one, as they will be once applied.
   c.acl = std::move(fixed);

@@ -132,6 +132,13 @@ private:
   };
 
   std::optional<record> get_record(std::string_view path) const;
+  // The node at `path` if it exists and `who` holds `perm` on it; otherwise
+  // nullopt with NoNode or NoAuth in `e` (ZooKeeper checks in that order).
+  std::optional<record> permitted_node(std::string_view path, int32_t perm,
+                                       const auth_ids& who, wire::err& e) const;
+  // A change record for an existing node, as it stands before the change.
+  change change_of(const record& node, std::string_view path,
+                   int64_t zxid) const;
   void add_change(change c);
   bool permitted(const record& r, int32_t perm, const auth_ids& who) const;
   op_out prep_create(int32_t type, int64_t session, const std::string& path,
