@@ -535,17 +535,23 @@ uint64_t tree::node_digest(const znode* n) const {
 
 // -- tree: reads --------------------------------------------------------------
 
+tree::znode* tree::permitted(std::string_view path, int32_t perm,
+                             const auth_ids& who, wire::err& e) const {
+  auto n = find(path);
+  if (n == nullptr)
+    e = wire::err::no_node;
+  else if (!acl_permits(acls_->get(n->acl), perm, who))
+    e = wire::err::no_auth;
+  else
+    return n;
+  return nullptr;
+}
+
 data_result tree::get_data(std::string_view path, const auth_ids& who) const {
   data_result r;
-  auto n = find(path);
-  if (n == nullptr) {
-    r.err = wire::err::no_node;
+  auto n = permitted(path, wire::perm::read, who, r.err);
+  if (n == nullptr)
     return r;
-  }
-  if (!acl_permits(acls_->get(n->acl), wire::perm::read, who)) {
-    r.err = wire::err::no_auth;
-    return r;
-  }
   r.data = n->data();
   r.stat = n->client();
   return r;
@@ -569,15 +575,9 @@ stat_result tree::exists(std::string_view path) const {
 children_result tree::get_children(std::string_view path,
                                    const auth_ids& who) const {
   children_result r;
-  auto n = find(path);
-  if (n == nullptr) {
-    r.err = wire::err::no_node;
+  auto n = permitted(path, wire::perm::read, who, r.err);
+  if (n == nullptr)
     return r;
-  }
-  if (!acl_permits(acls_->get(n->acl), wire::perm::read, who)) {
-    r.err = wire::err::no_auth;
-    return r;
-  }
   r.children.reserve(size_t(n->num_children));
   for (auto c = n->first_child; c != nullptr; c = c->next_sibling)
     r.children.emplace_back(name_of(c->path()));
@@ -588,16 +588,10 @@ children_result tree::get_children(std::string_view path,
 
 acl_result tree::get_acl(std::string_view path, const auth_ids& who) const {
   acl_result r;
-  auto n = find(path);
-  if (n == nullptr) {
-    r.err = wire::err::no_node;
+  auto n = permitted(path, wire::perm::read | wire::perm::admin, who, r.err);
+  if (n == nullptr)
     return r;
-  }
   auto& acl = acls_->get(n->acl);
-  if (!acl_permits(acl, wire::perm::read | wire::perm::admin, who)) {
-    r.err = wire::err::no_auth;
-    return r;
-  }
   r.acl = acl;
   r.stat = n->client();
   // Readers without ADMIN do not get the password hashes.
@@ -611,15 +605,9 @@ acl_result tree::get_acl(std::string_view path, const auth_ids& who) const {
 count_result tree::get_all_children_number(std::string_view path,
                                            const auth_ids& who) const {
   count_result r;
-  auto n = find(path);
-  if (n == nullptr) {
-    r.err = wire::err::no_node;
+  auto n = permitted(path, wire::perm::read, who, r.err);
+  if (n == nullptr)
     return r;
-  }
-  if (!acl_permits(acls_->get(n->acl), wire::perm::read, who)) {
-    r.err = wire::err::no_auth;
-    return r;
-  }
   if (path == "/") {
     r.count = static_cast<int32_t>(count_ - 1);
   } else if (path.empty()) {

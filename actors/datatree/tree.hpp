@@ -288,6 +288,10 @@ private:
                  apply_result& out, op_result* op);
 
   znode* find(std::string_view path) const;
+  // The node at `path` if `who` holds `perm` on it; else nullptr with NoNode
+  // or NoAuth in `e` (ZooKeeper checks existence first).
+  znode* permitted(std::string_view path, int32_t perm, const auth_ids& who,
+                   wire::err& e) const;
   // Replaces a node's data, moving it if its allocation must grow or
   // shrink; returns where it is now. Keeps data_size_, not the digest.
   znode* replace_data(znode* n, const wire::opt_bytes& data);
