@@ -3,6 +3,7 @@
 // writer), so tests can build files the writer would never produce.
 #pragma once
 
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -12,10 +13,33 @@
 #include <utility>
 #include <vector>
 
+#include <sys/resource.h>
+
 #include "actors/txn_log/crc32c.hpp"
 #include "actors/txn_log/txn_log.hpp"
 
 namespace zkd::txn_log::test {
+
+// Lowers the file size limit of the process so the next write past it fails
+// with EFBIG: a real error from the kernel, without a full disk.
+class file_size_limit {
+public:
+  explicit file_size_limit(rlim_t bytes) {
+    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
+    ::getrlimit(RLIMIT_FSIZE, &old_);
+    rlimit lim = old_;
+    lim.rlim_cur = bytes;
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+  }
+  ~file_size_limit() {
+    ::setrlimit(RLIMIT_FSIZE, &old_);
+    std::signal(SIGXFSZ, old_handler_);
+  }
+
+private:
+  rlimit old_;
+  void (*old_handler_)(int);
+};
 
 class temp_dir {
 public:

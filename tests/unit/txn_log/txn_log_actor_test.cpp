@@ -113,27 +113,6 @@ struct testing_fixture {
   }
 };
 
-// Lowers the file size limit of the process so the next write past it fails
-// with EFBIG (a real kernel error, no full disk needed).
-class file_size_limit {
-public:
-  explicit file_size_limit(rlim_t bytes) {
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-  }
-  ~file_size_limit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
-private:
-  rlimit old_;
-  void (*old_handler_)(int);
-};
-
 } // namespace
 
 TEST_CASE_METHOD(testing_fixture, "queued appends share one fdatasync") {

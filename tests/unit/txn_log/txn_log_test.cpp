@@ -37,27 +37,6 @@ std::vector<record> make_records(int64_t first, int64_t count, size_t size) {
   return out;
 }
 
-// Lowers the file size limit for this process, so a write past it fails with
-// EFBIG: a real error from the kernel, without a full disk.
-class file_size_limit {
-public:
-  explicit file_size_limit(rlim_t bytes) {
-    old_handler_ = std::signal(SIGXFSZ, SIG_IGN);
-    ::getrlimit(RLIMIT_FSIZE, &old_);
-    rlimit lim = old_;
-    lim.rlim_cur = bytes;
-    ::setrlimit(RLIMIT_FSIZE, &lim);
-  }
-  ~file_size_limit() {
-    ::setrlimit(RLIMIT_FSIZE, &old_);
-    std::signal(SIGXFSZ, old_handler_);
-  }
-
-private:
-  rlimit old_;
-  void (*old_handler_)(int);
-};
-
 } // namespace
 
 TEST_CASE("segment names are the first zxid in 16 hex digits") {
