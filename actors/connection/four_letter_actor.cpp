@@ -77,7 +77,9 @@ connection::server_stats four_letter_snapshot(node& nd) {
   s.packets_sent = static_cast<int64_t>(m.packets_sent.load());
   s.outstanding_requests = m.outstanding.load();
   s.last_processed_zxid = m.last_zxid.load();
-  s.node_count = static_cast<int64_t>(m.node_count.load());
+  // ZooKeeper's node table also holds "" as an alias of "/", and its count
+  // (srvr's Node count, mntr's zk_znode_count) includes it.
+  s.node_count = static_cast<int64_t>(m.node_count.load()) + 1;
   s.ephemerals_count = static_cast<int64_t>(m.ephemerals.load());
   s.global_sessions = static_cast<int64_t>(m.sessions.load());
   s.watch_count = static_cast<int64_t>(m.watches.load());
