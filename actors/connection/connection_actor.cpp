@@ -38,6 +38,12 @@ uint32_t read_be32(const char* p) {
   return __builtin_bswap32(v);
 }
 
+// Requests of one connection in flight before it stops reading the socket
+// (ZooKeeper's globalOutstandingLimit is 1000 for the whole server), and
+// reply bytes the client has not taken yet before it does the same.
+constexpr size_t max_outstanding = 1000;
+constexpr uint64_t max_unwritten_bytes = 1 << 20;
+
 struct conn_state {
   std::shared_ptr<node> nd;
   caf::io::connection_handle hdl;
@@ -49,6 +55,8 @@ struct conn_state {
   bool established = false;
   bool closing = false;
   bool four_letter = false; // answering a four-letter word: ignore input
+  bool throttled = false;   // not reading the socket: too much outstanding
+  uint64_t unwritten = 0;   // reply bytes still in the broker's buffers
   int64_t session = 0;
   int32_t timeout_ms = 0;
   int64_t last_touch_us = 0;
@@ -222,6 +230,26 @@ void reply_inline(conn_ptr self, int32_t xid, wire::err e) {
   write_bytes(self, out);
 }
 
+// Stops reading the socket of a client that sends faster than it takes its
+// replies, and starts again once it has caught up (with hysteresis, so a
+// busy client is not toggled on every batch).
+void update_throttle(conn_ptr self) {
+  auto& st = self->state;
+  auto outstanding = st.sent_at_us.size();
+  if (!st.throttled &&
+      (outstanding >= max_outstanding || st.unwritten >= max_unwritten_bytes)) {
+    st.throttled = true;
+    spdlog::debug("connection {}: {} requests outstanding, {} reply bytes "
+                  "unread: pausing reads",
+                  st.id, outstanding, st.unwritten);
+    self->halt(st.hdl);
+  } else if (st.throttled && outstanding <= max_outstanding / 2 &&
+             st.unwritten <= max_unwritten_bytes / 4) {
+    st.throttled = false;
+    self->trigger(st.hdl);
+  }
+}
+
 // Parses every complete frame in the buffer. Returns false when the
 // connection has to close.
 bool parse_frames(conn_ptr self) {
@@ -329,6 +357,10 @@ bool parse_frames(conn_ptr self) {
     batch.requests.emplace_back(std::move(rq));
   }
   st.buf.erase(0, off);
+  // A client that keeps sending without reading its replies must not grow
+  // our queues without bound: like ZooKeeper's outstanding-request limit,
+  // stop reading its socket until it has taken most replies.
+  update_throttle(self);
   if (!batch.requests.empty()) {
     self->send(st.nd->datatree, std::move(batch));
     publish_info(self);
@@ -356,6 +388,8 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
   st.info.established_ms = wall_ms();
   publish_info(self);
   self->configure_read(hdl, caf::io::receive_policy::at_most(65536));
+  // Tells us how many reply bytes the client has not taken yet.
+  self->ack_writes(hdl, true);
   return {
       [=](const caf::io::new_data_msg& msg) {
         auto& st = self->state;
@@ -369,6 +403,10 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         self->flush(st.hdl);
       },
       [=](const caf::io::connection_closed_msg&) { shutdown(self); },
+      [=](const caf::io::data_transferred_msg& msg) {
+        self->state.unwritten = msg.remaining;
+        update_throttle(self);
+      },
       [=](local::session_established& ok) {
         auto& st = self->state;
         if (st.closing)
@@ -416,6 +454,8 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         if (st.closing)
           return;
         account_replies(self, out.bytes);
+        st.unwritten += out.bytes.size();
+        update_throttle(self);
         publish_info(self);
         write_bytes(self, out.bytes);
         if (out.close_after) {
