@@ -127,6 +127,22 @@ std::optional<prep::record> prep::permitted_node(std::string_view path,
   return std::nullopt;
 }
 
+void prep::add_delete_changes(std::string_view path,
+                              std::string_view parent_path,
+                              const record& parent, int64_t zxid) {
+  // A delete sets the parent's pzxid and takes a child from it; it does not
+  // move the cversion prep numbers sequential children by.
+  auto pc = change_of(parent, parent_path, zxid);
+  pc.stat.pzxid = zxid;
+  pc.child_count = parent.child_count - 1;
+  change nc;
+  nc.zxid = zxid;
+  nc.path = std::string{path};
+  nc.exists = false;
+  add_change(std::move(pc));
+  add_change(std::move(nc));
+}
+
 prep::change prep::change_of(const record& node, std::string_view path,
                              int64_t zxid) const {
   change c;
@@ -364,21 +380,7 @@ prep::op_out prep::prep_delete(const wire::delete_request& rq, int64_t zxid,
     return o;
   }
   o.body = txn::remove{path};
-  change pc;
-  pc.zxid = zxid;
-  pc.path = parent_path;
-  pc.exists = true;
-  pc.stat = parent->stat;
-  pc.stat.pzxid = zxid;
-  pc.child_count = parent->child_count - 1;
-  pc.data_length = parent->data_length;
-  pc.acl = *parent->acl;
-  change nc;
-  nc.zxid = zxid;
-  nc.path = path;
-  nc.exists = false;
-  add_change(std::move(pc));
-  add_change(std::move(nc));
+  add_delete_changes(path, parent_path, *parent, zxid);
   return o;
 }
 
@@ -682,21 +684,7 @@ prep_result prep::delete_container(std::string_view path, int64_t zxid,
   } else {
     o.err = err::ok;
     o.body = txn::remove{p};
-    change pc;
-    pc.zxid = zxid;
-    pc.path = parent_path;
-    pc.exists = true;
-    pc.stat = parent->stat;
-    pc.stat.pzxid = zxid;
-    pc.child_count = parent->child_count - 1;
-    pc.data_length = parent->data_length;
-    pc.acl = *parent->acl;
-    change nc;
-    nc.zxid = zxid;
-    nc.path = p;
-    nc.exists = false;
-    add_change(std::move(pc));
-    add_change(std::move(nc));
+    add_delete_changes(p, parent_path, *parent, zxid);
   }
   return make(0, 0, zxid, time_ms, std::move(o));
 }

@@ -139,6 +139,9 @@ private:
   // A change record for an existing node, as it stands before the change.
   change change_of(const record& node, std::string_view path,
                    int64_t zxid) const;
+  // The in-flight changes of deleting `path` (child of `parent`).
+  void add_delete_changes(std::string_view path, std::string_view parent_path,
+                          const record& parent, int64_t zxid);
   void add_change(change c);
   bool permitted(const record& r, int32_t perm, const auth_ids& who) const;
   op_out prep_create(int32_t type, int64_t session, const std::string& path,
