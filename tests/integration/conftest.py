@@ -21,14 +21,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import ZkdServer, ZooKeeperServer  # noqa: E402
-
-
-def _require_zkd():
-    if not harness.zkd_available():
-        if "ZKD_BIN" in os.environ:
-            pytest.fail("ZKD_BIN=%s is not an executable" % harness.zkd_bin())
-        pytest.skip("zkd binary %s not built (set ZKD_BIN)" % harness.zkd_bin())
+from harness import (ZkdServer, ZooKeeperServer, hostport_of, require_zkd,  # noqa: E402
+                     stop_quietly)
 
 
 def _failed(item):
@@ -38,7 +32,7 @@ def _failed(item):
 
 @pytest.fixture
 def zkd(request):
-    _require_zkd()
+    require_zkd()
     srv = ZkdServer()
     request.node._servers_used = getattr(request.node, "_servers_used", []) + [srv]
     yield srv
@@ -69,7 +63,7 @@ def server_factory(request):
 
     def make(cls=ZkdServer, **kwargs):
         if cls is ZkdServer:
-            _require_zkd()
+            require_zkd()
         srv = cls(**kwargs)
         made.append(srv)
         request.node._servers_used = getattr(request.node, "_servers_used", []) + [srv]
@@ -87,19 +81,14 @@ def kazoo_factory():
     clients = []
 
     def make(target, timeout=10.0, start_timeout=10.0, **kwargs):
-        hosts = target if isinstance(target, str) else target.hostport
-        c = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
+        c = KazooClient(hosts=hostport_of(target), timeout=timeout, **kwargs)
         clients.append(c)
         c.start(timeout=start_timeout)
         return c
 
     yield make
     for c in clients:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
+        stop_quietly(c)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -10,6 +10,13 @@ either server:
         srv.four_letter_word("srvr")
         srv.kill9(); srv.restart()    # the data directory survives a restart
 
+`start_server(kind, server_factory, **zkd_yaml_keys)` (or `new_server`) gives one
+test body either server: "zkd" or "zookeeper" (`KINDS`), the latter as a
+`ReferenceServer` translating the zkd YAML keys into zoo.cfg and JVM settings.
+Also here: kazoo helpers (`kazoo_session`, `stop_quietly`, `multi_supported`), `require_zkd` and
+the bounded waits `wait_until` and `Events`. The raw jute client is in
+rawclient.py, the network-cutting relay in tcpproxy.py.
+
 Environment:
     ZKD_BIN          path of the zkd binary (default /work/main/build/zkd). The special
                      value "zookeeper" makes ZkdServer run Apache ZooKeeper instead, with
@@ -20,6 +27,7 @@ Environment:
 """
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -27,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HOST = "127.0.0.1"
@@ -50,6 +59,22 @@ def zkd_is_reference():
 def zkd_available():
     b = zkd_bin()
     return b == "zookeeper" or (os.path.isfile(b) and os.access(b, os.X_OK))
+
+
+def require_zkd():
+    """Inside a test: skips it when zkd is not built and ZKD_BIN is not set; fails
+    it when ZKD_BIN is set but not an executable."""
+    import pytest
+
+    if not zkd_available():
+        if "ZKD_BIN" in os.environ:
+            pytest.fail("ZKD_BIN=%s is not an executable" % zkd_bin())
+        pytest.skip("zkd binary %s not built (set ZKD_BIN)" % zkd_bin())
+
+
+def hostport_of(target):
+    """"host:port" of a server object (anything with .hostport) or of the string itself."""
+    return target if isinstance(target, str) else target.hostport
 
 
 def free_port():
@@ -79,6 +104,70 @@ def four_letter_word(host, port, word, timeout=5.0):
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+@contextlib.contextmanager
+def kazoo_session(target, timeout=10.0, start_timeout=10.0, **kwargs):
+    """A started KazooClient for the `with` block; stopped and closed after it."""
+    from kazoo.client import KazooClient
+
+    c = KazooClient(hosts=hostport_of(target), timeout=timeout, **kwargs)
+    c.start(timeout=start_timeout)
+    try:
+        yield c
+    finally:
+        c.stop()
+        c.close()
+
+
+def stop_quietly(client):
+    """Stops and closes a KazooClient in a clean-up path, where its errors
+    (already stopped, connection gone) no longer matter."""
+    try:
+        client.stop()
+        client.close()
+    except Exception:
+        pass
+
+
+def multi_supported(server):
+    """Probes multi on a throwaway session: zkd implements it in a later milestone."""
+    with kazoo_session(server, timeout=5.0, connection_retry=None, command_retry=None) as c:
+        try:
+            t = c.transaction()
+            t.check("/", -1)
+            t.commit()
+            return True
+        except Exception:
+            return False
+
+
+def wait_until(predicate, timeout, interval=0.02):
+    """Polls `predicate` until it is true or `timeout` seconds pass; returns its last
+    value. Used only for outcomes that have no event to wait on."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+class Events:
+    """Thread-safe list of watch events and states with a bounded wait."""
+
+    def __init__(self):
+        self.items = []
+        self.cond = threading.Condition()
+
+    def __call__(self, item):
+        with self.cond:
+            self.items.append(item)
+            self.cond.notify_all()
+
+    def wait_for(self, predicate, timeout):
+        with self.cond:
+            return self.cond.wait_for(lambda: predicate(self.items), timeout)
+
+
 def _kazoo_connects(hostport, timeout):
     from kazoo.client import KazooClient
 
@@ -90,11 +179,7 @@ def _kazoo_connects(hostport, timeout):
     except Exception:
         return False
     finally:
-        try:
-            c.stop()
-            c.close()
-        except Exception:
-            pass
+        stop_quietly(c)
 
 
 def _tail(path, max_bytes=20000):
@@ -300,19 +385,12 @@ class _Server:
 
     def wipe(self, client=None):
         """Deletes every node except /zookeeper, so a shared server looks new."""
-        own = client is None
-        if own:
-            from kazoo.client import KazooClient
-            client = KazooClient(hosts=self.hostport, timeout=10.0)
-            client.start(timeout=10.0)
-        try:
-            for child in client.get_children("/"):
-                if child != "zookeeper":
-                    client.delete("/" + child, recursive=True)
-        finally:
-            if own:
-                client.stop()
-                client.close()
+        if client is None:
+            with kazoo_session(self) as own:
+                return self.wipe(own)
+        for child in client.get_children("/"):
+            if child != "zookeeper":
+                client.delete("/" + child, recursive=True)
 
     def __enter__(self):
         return self
@@ -490,6 +568,66 @@ class ZkdServer(_Server):
         ref.tick_ms = self.effective_config().get("tick_ms", self.tick_ms)
         ref.extra_cfg = {}
         return ref
+
+
+# ---------------------------------------------------------------------------------
+# One test body, either server
+# ---------------------------------------------------------------------------------
+
+class ReferenceServer(ZooKeeperServer):
+    """Apache ZooKeeper configured from the same dict of zkd YAML keys, so one test
+    body can run against both servers."""
+
+    def __init__(self, config=None, **kwargs):
+        cfg = dict(config or {})
+        extra = {}
+        self.jvm_props = []
+        if "min_session_timeout_ms" in cfg:
+            extra["minSessionTimeout"] = cfg["min_session_timeout_ms"]
+        if "max_session_timeout_ms" in cfg:
+            extra["maxSessionTimeout"] = cfg["max_session_timeout_ms"]
+        if "four_letter_words" in cfg:
+            words = cfg["four_letter_words"]
+            extra["4lw.commands.whitelist"] = words if isinstance(words, str) else ",".join(words)
+        if "max_frame_bytes" in cfg:
+            # ZooKeeper reads jute.maxbuffer as a system property only.
+            self.jvm_props.append("-Djute.maxbuffer=%d" % cfg["max_frame_bytes"])
+        if "max_client_connections" in cfg:
+            extra["maxClientCnxns"] = cfg["max_client_connections"]
+        if "fsync" in cfg:
+            extra["forceSync"] = "yes" if cfg["fsync"] else "no"
+        super().__init__(tick_ms=cfg.get("tick_ms", 200), extra_cfg=extra, **kwargs)
+
+    def _command(self):
+        cmd = super()._command()
+        main = cmd.index("org.apache.zookeeper.server.ZooKeeperServerMain")
+        return cmd[:main] + self.jvm_props + cmd[main:]
+
+
+KINDS = ["zkd", "zookeeper"]
+
+
+def server_class(kind):
+    """The class that runs `kind` ("zkd" or "zookeeper") from zkd YAML keys;
+    ZKD_BIN=zookeeper makes the "zkd" kind the reference as well."""
+    if kind == "zookeeper" or zkd_is_reference():
+        return ReferenceServer
+    return ZkdServer
+
+
+def new_server(kind, config):
+    """A started server of `kind` with the zkd YAML keys in `config`, owned by the
+    caller (for module-scoped fixtures; tests use start_server)."""
+    cls = server_class(kind)
+    if cls is ZkdServer:
+        require_zkd()
+    return cls(config=config)
+
+
+def start_server(kind, server_factory, **config):
+    """A started server of `kind` ("zkd" or "zookeeper") with the zkd YAML keys in
+    `config`, from the server_factory fixture (which stops it after the test)."""
+    return server_factory(server_class(kind), config=config)
 
 
 def _cleanup_at_exit():

@@ -18,9 +18,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import harness  # noqa: E402
-from harness import ZkdServer  # noqa: E402
-from test_sessions import KINDS, ReferenceServer, start_server  # noqa: E402
+from harness import KINDS, new_server, start_server  # noqa: E402
 
 ZKSERVER_SH = "/usr/share/zookeeper/bin/zkServer.sh"
 CONFIG = {"tick_ms": 200, "min_session_timeout_ms": 1000, "max_session_timeout_ms": 9000,
@@ -51,26 +49,16 @@ class Setup:
         self.srv.close()
 
 
-def _make(kind):
-    if kind == "zookeeper" or harness.zkd_is_reference():
-        return ReferenceServer(config=CONFIG)
-    if not harness.zkd_available():
-        if "ZKD_BIN" in os.environ:
-            pytest.fail("ZKD_BIN=%s is not an executable" % harness.zkd_bin())
-        pytest.skip("zkd binary %s not built (set ZKD_BIN)" % harness.zkd_bin())
-    return ZkdServer(config=CONFIG)
-
-
 @pytest.fixture(scope="module")
 def ref():
-    s = Setup(_make("zookeeper"))
+    s = Setup(new_server("zookeeper", CONFIG))
     yield s
     s.close()
 
 
 @pytest.fixture(scope="module")
 def zkd():
-    s = Setup(_make("zkd"))
+    s = Setup(new_server("zkd", CONFIG))
     yield s
     s.close()
 

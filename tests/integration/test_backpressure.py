@@ -10,24 +10,14 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import harness  # noqa: E402
+from rawclient import OP_GET_DATA, connect_request, frame, jute_string  # noqa: E402
 
-OP_GET_DATA = 4
-
-
-def frame(payload):
-    return struct.pack(">i", len(payload)) + payload
-
-
-def jute_string(s):
-    b = s.encode()
-    return struct.pack(">i", len(b)) + b
 
 
 def connect(hostport):
     host, port = hostport.rsplit(":", 1)
     s = socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(frame(struct.pack(">iqiq", 0, 0, 30000, 0) + struct.pack(">i", 16) + b"\0" * 16))
+    s.sendall(frame(connect_request(30000)))
     read_frame(s)
     return s
 

@@ -29,12 +29,11 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import harness  # noqa: E402
-from harness import ZkdServer  # noqa: E402
-from test_sessions import (OP_CLOSE_SESSION, OP_CREATE, OP_EXISTS, OP_GET_DATA,  # noqa: E402
-                           OP_SET_DATA, ZMARSHALLINGERROR, ZOK, ZUNIMPLEMENTED, RawClient,
-                           ReferenceServer, connect_request, frame, jute_bool, jute_buffer,
-                           jute_int, jute_long, jute_string, wait_until)
+from harness import kazoo_session, new_server, wait_until  # noqa: E402
+from rawclient import (OP_CLOSE_SESSION, OP_CREATE, OP_EXISTS, OP_GET_DATA,  # noqa: E402
+                       OP_SET_DATA, ZMARSHALLINGERROR, ZOK, ZUNIMPLEMENTED, RawClient,
+                       connect_request, frame, jute_bool, jute_buffer, jute_int, jute_long,
+                       jute_string, reset_on_close)
 
 MAX_FRAME = 4096
 # An advertised length nobody else would log by chance.
@@ -45,15 +44,7 @@ ODD_LENGTH = 77777
 def server(request):
     # No per-IP connection limit (ZooKeeper's harness config has none either):
     # the many-connections case opens 50 at a time.
-    config = {"max_frame_bytes": MAX_FRAME, "max_client_connections": 0}
-    if request.param == "zookeeper" or harness.zkd_is_reference():
-        srv = ReferenceServer(config=config)
-    else:
-        if not harness.zkd_available():
-            if "ZKD_BIN" in os.environ:
-                pytest.fail("ZKD_BIN=%s is not an executable" % harness.zkd_bin())
-            pytest.skip("zkd binary %s not built (set ZKD_BIN)" % harness.zkd_bin())
-        srv = ZkdServer(config=config)
+    srv = new_server(request.param, {"max_frame_bytes": MAX_FRAME, "max_client_connections": 0})
     yield srv
     srv.close()
 
@@ -61,15 +52,9 @@ def server(request):
 @pytest.fixture(scope="module")
 def bystander(server):
     """A session opened before the bad clients, holding an ephemeral."""
-    from kazoo.client import KazooClient
-
-    c = KazooClient(hosts=server.hostport, timeout=10.0)
-    c.start(timeout=10.0)
-    c.create("/bystander", b"here", ephemeral=True)
-    sid = c.client_id[0]
-    yield c, sid
-    c.stop()
-    c.close()
+    with kazoo_session(server) as c:
+        c.create("/bystander", b"here", ephemeral=True)
+        yield c, c.client_id[0]
 
 
 @pytest.fixture
@@ -78,16 +63,9 @@ def healthy(server, bystander):
     yield
     assert server.running(), "server died:\n" + server.logs()
     assert server.four_letter_word("ruok") == "imok"
-    from kazoo.client import KazooClient
-
-    k = KazooClient(hosts=server.hostport, timeout=10.0)
-    k.start(timeout=10.0)
-    try:
+    with kazoo_session(server) as k:
         path = k.create("/health-", b"ok", sequence=True, ephemeral=True)
         assert k.get(path)[0] == b"ok"
-    finally:
-        k.stop()
-        k.close()
     client, sid = bystander
     assert wait_until(lambda: client.connected, 10.0)
     assert client.client_id[0] == sid
@@ -336,11 +314,11 @@ def test_a_thousand_short_connections(server, healthy):
                 elif mode == 2:
                     s.sendall(frame(connect_request(1)))
                     s.recv(64)
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    reset_on_close(s)
                 elif mode == 3:
                     s.sendall(jute_int(40) + b"\0\0")
                 elif mode == 4:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    reset_on_close(s)
             finally:
                 s.close()
         except OSError as e:

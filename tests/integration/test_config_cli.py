@@ -23,7 +23,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import ZooKeeperServer, free_port, four_letter_word  # noqa: E402
+from harness import (ZooKeeperServer, free_port, four_letter_word,  # noqa: E402
+                     kazoo_session, require_zkd)
 
 EXIT_BAD_CONFIG = 2
 
@@ -32,10 +33,7 @@ EXIT_BAD_CONFIG = 2
 def zkd_bin():
     if harness.zkd_is_reference():
         pytest.skip("zkd's own command line: nothing to check against ZooKeeper")
-    if not harness.zkd_available():
-        if "ZKD_BIN" in os.environ:
-            pytest.fail("ZKD_BIN=%s is not an executable" % harness.zkd_bin())
-        pytest.skip("zkd binary %s not built (set ZKD_BIN)" % harness.zkd_bin())
+    require_zkd()
     return harness.zkd_bin()
 
 
@@ -100,16 +98,9 @@ class Running:
 
 
 def kazoo_round_trip(port):
-    from kazoo.client import KazooClient
-
-    k = KazooClient(hosts="127.0.0.1:%d" % port, timeout=10.0)
-    k.start(timeout=10.0)
-    try:
+    with kazoo_session("127.0.0.1:%d" % port) as k:
         k.create("/cli-check", b"v", ephemeral=True)
         assert k.get("/cli-check")[0] == b"v"
-    finally:
-        k.stop()
-        k.close()
 
 
 def write(path, text):

@@ -6,15 +6,14 @@ Run with ZKD_BIN=zookeeper to check the suite itself against ZooKeeper on both s
 """
 
 import os
-import struct
 
 import pytest
 from kazoo.protocol.serialization import CheckVersion, Create, Delete, SetData, Sync
 from kazoo.security import OPEN_ACL_UNSAFE
 
-from harness import ZooKeeperServer
-from zk_transcript import (assert_same, create_packet_length, create_payload, jute_string,
-                           run_scenario)
+from harness import ZooKeeperServer, multi_supported
+from rawclient import create_body, create_packet_length, jute_int, jute_string
+from zk_transcript import assert_same, run_scenario
 
 PERSISTENT, EPHEMERAL, PERSISTENT_SEQ, EPHEMERAL_SEQ = 0, 1, 2, 3
 
@@ -136,9 +135,9 @@ def test_invalid_paths(pair):
                 a.get(p)
                 a.children(p)
         # A zero-length path (kazoo itself would send "" as null).
-        a.raw("create(<zero-length path>)", Create.type, create_payload(""))
-        a.raw("delete(<zero-length path>)", Delete.type, jute_string("") + struct.pack(">i", -1))
-        a.raw("create(<null path>)", Create.type, create_payload(None))
+        a.raw("create(<zero-length path>)", Create.type, create_body(""))
+        a.raw("delete(<zero-length path>)", Delete.type, jute_string("") + jute_int(-1))
+        a.raw("create(<null path>)", Create.type, create_body(None))
         a.children("/")
 
     differential(pair, scenario)
@@ -283,26 +282,8 @@ def test_ephemeral_owner_and_close(pair):
 
 # -- multi -------------------------------------------------------------------------
 
-def _multi_supported(server):
-    """Probes multi on a throwaway session: zkd implements it in a later milestone."""
-    from kazoo.client import KazooClient
-    c = KazooClient(hosts=server.hostport, timeout=5.0, connection_retry=None,
-                    command_retry=None)
-    c.start(timeout=10)
-    try:
-        t = c.transaction()
-        t.check("/", -1)
-        t.commit()
-        return True
-    except Exception:
-        return False
-    finally:
-        c.stop()
-        c.close()
-
-
 def test_multi_with_check(pair):
-    if not _multi_supported(pair[0]):
+    if not multi_supported(pair[0]):
         pytest.xfail("zkd does not support multi yet")
 
     def scenario(r):

@@ -22,8 +22,9 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from test_sessions import (OP_CREATE, OP_DELETE, OP_SET_DATA, ZOK, KINDS,  # noqa: E402
-                           RawClient, jute_buffer, jute_int, jute_string, start_server)
+from harness import KINDS, start_server  # noqa: E402
+from rawclient import (OP_CREATE, OP_DELETE, OP_SET_DATA, ZOK, RawClient,  # noqa: E402
+                       create_body, jute_buffer, jute_int, jute_string)
 
 WINDOW = 64
 OPS_PER_ROUND = 20000
@@ -53,7 +54,7 @@ def encode(root, op):
     kind, name, data = op
     path = root + "/" + name
     if kind == "create":
-        return OP_CREATE, RawClient.create_body(path, data)
+        return OP_CREATE, create_body(path, data)
     if kind == "set":
         return OP_SET_DATA, jute_string(path) + jute_buffer(data) + jute_int(-1)
     return OP_DELETE, jute_string(path) + jute_int(-1)

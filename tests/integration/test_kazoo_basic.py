@@ -8,22 +8,17 @@ import pytest
 from kazoo.exceptions import BadVersionError, NoNodeError, NodeExistsError, NotEmptyError
 from kazoo.protocol.states import EventType, KazooState
 
+from harness import Events
 
-class Recorder:
-    """Collects callback values and lets a test wait for a condition on them."""
 
-    def __init__(self):
-        self.items = []
-        self.cond = threading.Condition()
+class Recorder(Events):
+    """Events whose wait_for fails the test on timeout and returns what was seen."""
 
     def add(self, item):
-        with self.cond:
-            self.items.append(item)
-            self.cond.notify_all()
+        self(item)
 
     def wait_for(self, predicate, timeout=10.0):
-        with self.cond:
-            ok = self.cond.wait_for(lambda: predicate(self.items), timeout)
+        ok = super().wait_for(predicate, timeout)
         assert ok, "condition not met within %.1fs; got %r" % (timeout, self.items)
         return list(self.items)
 

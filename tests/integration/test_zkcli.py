@@ -15,6 +15,7 @@ import subprocess
 import pytest
 
 import harness
+from harness import multi_supported
 
 ZXID_LINE = re.compile(r"^(cZxid|mZxid|pZxid) = 0x([0-9a-f]+)$")
 TIME_LINE = re.compile(r"^(ctime|mtime) = (.*)$")
@@ -150,26 +151,9 @@ quit
 """
 
 
-def _multi_supported(server):
-    from kazoo.client import KazooClient
-    c = KazooClient(hosts=server.hostport, timeout=5.0, connection_retry=None,
-                    command_retry=None)
-    c.start(timeout=10)
-    try:
-        t = c.transaction()
-        t.check("/", -1)
-        t.commit()
-        return True
-    except Exception:
-        return False
-    finally:
-        c.stop()
-        c.close()
-
-
 def test_deleteall(zkd, zookeeper):
     # zkCli's deleteall deletes in batches with multi.
-    if not _multi_supported(zkd):
+    if not multi_supported(zkd):
         pytest.xfail("zkd does not support multi yet (deleteall needs it)")
     lines, _ = compare(zkd, zookeeper, DELETEALL_SCRIPT)
     assert lines.count("[zookeeper]") == 2

@@ -16,7 +16,6 @@ Values that legitimately differ between servers are rendered structurally:
 
 import difflib
 import hashlib
-import struct
 import threading
 import time
 from collections import deque
@@ -29,6 +28,8 @@ from kazoo.protocol.serialization import (Create, Create2, Delete, Exists, GetCh
                                           Transaction, Watch)
 from kazoo.protocol.states import ZnodeStat
 from kazoo.security import OPEN_ACL_UNSAFE
+
+import harness
 
 EVENT_NAMES = {1: "NodeCreated", 2: "NodeDeleted", 3: "NodeDataChanged",
                4: "NodeChildrenChanged", -1: "None"}
@@ -60,27 +61,6 @@ class RawRequest:
 
     def deserialize(self, buf, offset):
         return self._deserialize(buf, offset) if self._deserialize else True
-
-
-def jute_string(s):
-    """A jute ustring with an explicit length, even for "" (kazoo writes -1 there)."""
-    if s is None:
-        return struct.pack(">i", -1)
-    b = s.encode("utf-8") if isinstance(s, str) else s
-    return struct.pack(">i", len(b)) + b
-
-
-def create_payload(path, data=b"", flags=0):
-    out = jute_string(path) + (struct.pack(">i", -1) if data is None else jute_string(data))
-    out += struct.pack(">i", 1) + struct.pack(">i", 31) + jute_string("world") + jute_string(
-        "anyone")
-    return out + struct.pack(">i", flags)
-
-
-def create_packet_length(path, data_len):
-    """Length of a create request frame as ZooKeeper checks it against
-    jute.maxbuffer (everything after the 4-byte length prefix)."""
-    return 8 + len(create_payload(path, b"")) + data_len
 
 
 # -- placeholders, resolved when the whole transcript is known ----------------------
@@ -316,11 +296,7 @@ class Session:
     def stop_quietly(self):
         if not self.closed:
             self.closed = True
-            try:
-                self.client.stop()
-                self.client.close()
-            except Exception:
-                pass
+            harness.stop_quietly(self.client)
 
 
 class Recorder:
