@@ -59,7 +59,6 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
       [=](const caf::io::acceptor_closed_msg&) {
         spdlog::error("client port closed");
       },
-      [=](local::stop_atom) { self->quit(); },
   };
 }
 

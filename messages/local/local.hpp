@@ -23,14 +23,11 @@ namespace zkd::local {
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using touch_atom = caf::atom_constant<caf::atom("touch")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
-using expired_atom = caf::atom_constant<caf::atom("expired")>;
 using commit_atom = caf::atom_constant<caf::atom("commit")>;
 using lead_atom = caf::atom_constant<caf::atom("lead")>;
 using dump_atom = caf::atom_constant<caf::atom("dump")>;
 using wchc_atom = caf::atom_constant<caf::atom("wchc")>;
 using wchp_atom = caf::atom_constant<caf::atom("wchp")>;
-using flush_atom = caf::atom_constant<caf::atom("flush")>;
-using stop_atom = caf::atom_constant<caf::atom("stop")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using detach_atom = caf::atom_constant<caf::atom("detach")>;
 
@@ -110,29 +107,6 @@ template <class I>
 typename I::result_type inspect(I& f, session_applied& x) {
   return f(caf::meta::type_name("zkd::session_applied"), x.session, x.opcode,
            x.timeout_ms);
-}
-
-// --- datatree <-> leader
-// --------------------------------------------------------
-
-struct txn_entry {
-  int64_t zxid = 0;
-  std::string bytes; // encoded txn::record (what the log stores)
-};
-
-template <class I>
-typename I::result_type inspect(I& f, txn_entry& x) {
-  return f(caf::meta::type_name("zkd::txn_entry"), x.zxid, x.bytes);
-}
-
-// Txns the datatree prepared, in zxid order, for the leader to propose.
-struct propose {
-  std::vector<txn_entry> entries;
-};
-
-template <class I>
-typename I::result_type inspect(I& f, propose& x) {
-  return f(caf::meta::type_name("zkd::propose"), x.entries);
 }
 
 // --- datatree -> watch_dispatcher
