@@ -460,39 +460,4 @@ bool decode(std::string_view bytes, record& out) {
   return r.remaining() == 0;
 }
 
-std::string_view type_name(int32_t type) {
-  switch (type) {
-  case op::create:
-    return "create";
-  case op::create2:
-    return "create2";
-  case op::create_container:
-    return "createContainer";
-  case op::create_ttl:
-    return "createTTL";
-  case op::remove:
-    return "delete";
-  case op::delete_container:
-    return "deleteContainer";
-  case op::set_data:
-    return "setData";
-  case op::reconfig:
-    return "reconfig";
-  case op::check:
-    return "check";
-  case op::set_acl:
-    return "setACL";
-  case op::create_session:
-    return "createSession";
-  case op::close_session:
-    return "closeSession";
-  case op::error:
-    return "error";
-  case op::multi:
-    return "multi";
-  default:
-    return "unknown";
-  }
-}
-
 } // namespace zkd::txn

@@ -168,8 +168,4 @@ std::string encode(const record& r);
 // op of a type a multi cannot hold; `out` is then unspecified.
 bool decode(std::string_view bytes, record& out);
 
-// The body kind of a header type, for diagnostics ("create", "multi", ...),
-// or "unknown".
-std::string_view type_name(int32_t type);
-
 } // namespace zkd::txn

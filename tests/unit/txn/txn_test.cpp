@@ -41,7 +41,7 @@ txn::record rec(txn::header h, txn::body b) {
 }
 
 void check_golden(const txn::record& r, const std::string& expected_hex) {
-  CAPTURE(txn::type_name(r.hdr.type));
+  CAPTURE(wire::op_name(r.hdr.type));
   REQUIRE(txn::well_formed(r));
   auto bytes = txn::encode(r);
   CHECK(hex(bytes) == expected_hex);
