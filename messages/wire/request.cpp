@@ -2,6 +2,8 @@
 
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
+#include <variant>
 
 #include "jute.hpp"
 #include "protocol.hpp"
@@ -230,6 +232,26 @@ decode_status decode_request(std::string_view payload, request& out) {
 decode_status decode_connect(std::string_view payload, connect_request& out) {
   reader r{payload};
   return read(r, out) ? decode_status::ok : decode_status::malformed;
+}
+
+void write(writer& w, const request& rq) {
+  write(w, rq.hdr);
+  std::visit(
+      [&](const auto& body) {
+        using body_t = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<body_t, multi_request>) {
+          for (auto& op : body.ops) {
+            write(w, multi_header{op.type, false, -1});
+            std::visit([&](const auto& x) { write(w, x); }, op.body);
+          }
+          write(w, multi_header{-1, true, -1});
+        } else if constexpr (!std::is_same_v<body_t, std::monostate>) {
+          write(w, body);
+        } else if (rq.hdr.type == op::sasl) {
+          w.write_null(); // the decoder drops the token
+        }
+      },
+      rq.body);
 }
 
 } // namespace zkd::wire

@@ -105,4 +105,12 @@ decode_status decode_request(std::string_view payload, request& out);
 // ZooKeeper closes the connection on a malformed one.
 decode_status decode_connect(std::string_view payload, connect_request& out);
 
+class writer;
+
+// Writes `rq` (header and body, no frame length) the way ZooKeeper's clients
+// do: a multi as MultiOperationRecord.serialize writes it, closed by
+// MultiHeader{-1, true, -1}; sasl's dropped token as a null buffer. What
+// decode_request accepts, this reproduces.
+void write(writer& w, const request& rq);
+
 } // namespace zkd::wire

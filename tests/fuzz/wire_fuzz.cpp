@@ -11,8 +11,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
-#include <type_traits>
-#include <variant>
 #include <vector>
 
 #include "messages/wire/jute.hpp"
@@ -26,23 +24,7 @@ namespace {
 std::vector<char> reencode(const request& rq) {
   std::vector<char> out;
   writer w{out};
-  write(w, rq.hdr);
-  std::visit(
-      [&](const auto& body) {
-        using body_t = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<body_t, multi_request>) {
-          for (auto& op : body.ops) {
-            write(w, multi_header{op.type, false, -1});
-            std::visit([&](const auto& x) { write(w, x); }, op.body);
-          }
-          write(w, multi_header{-1, true, -1});
-        } else if constexpr (!std::is_same_v<body_t, std::monostate>) {
-          write(w, body);
-        } else if (rq.hdr.type == op::sasl) {
-          w.write_null();
-        }
-      },
-      rq.body);
+  write(w, rq);
   return out;
 }
 

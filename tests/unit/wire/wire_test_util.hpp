@@ -113,23 +113,7 @@ inline std::vector<char> encode_request(const request& rq) {
   std::vector<char> out;
   writer w{out};
   auto f = w.begin_frame();
-  write(w, rq.hdr);
-  std::visit(
-      [&](const auto& body) {
-        using body_t = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<body_t, multi_request>) {
-          for (auto& op : body.ops) {
-            write(w, multi_header{op.type, false, -1});
-            std::visit([&](const auto& x) { write(w, x); }, op.body);
-          }
-          write(w, multi_header{-1, true, -1});
-        } else if constexpr (!std::is_same_v<body_t, std::monostate>) {
-          write(w, body);
-        } else if (rq.hdr.type == op::sasl) {
-          w.write_null(); // the decoder drops the token
-        }
-      },
-      rq.body);
+  write(w, rq);
   w.end_frame(f);
   return out;
 }
