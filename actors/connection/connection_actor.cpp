@@ -71,6 +71,7 @@ using conn_ptr = caf::stateful_actor<conn_state, caf::io::broker>*;
 
 void publish_info(conn_ptr self) {
   auto& st = self->state;
+  st.info.queued = st.sent_at_us.size();
   std::lock_guard<std::mutex> guard{st.nd->connections.mtx};
   st.nd->connections.conns[st.id] = st.info;
 }
