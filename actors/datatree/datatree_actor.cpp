@@ -1,5 +1,6 @@
 #include "actors/datatree/datatree_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <caf/all.hpp>
@@ -65,6 +66,9 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
   st.sm = std::make_unique<datatree::state_machine>(std::move(*t), opts);
   delete t;
   publish_metrics(self);
+  self->delayed_send(
+      self, std::chrono::milliseconds(st.nd->cfg.c.container_check_interval_ms),
+      local::reap_atom::value);
   return {
       [=](local::request_batch& batch) {
         self->state.sm->requests(batch.session, std::move(batch.requests),
@@ -83,6 +87,19 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
         self->state.sm->commit(zxid);
         publish_metrics(self);
         flush(self);
+      },
+      [=](local::reap_atom) {
+        // ZooKeeper's ContainerManager: at most znode.container.maxPerMinute
+        // (10000) deletions per minute, spread over the check interval.
+        auto interval = self->state.nd->cfg.c.container_check_interval_ms;
+        auto limit =
+            static_cast<size_t>(std::max<int64_t>(1, 10000 * interval / 60000));
+        auto n = self->state.sm->reap(wall_ms(), limit);
+        if (n > 0)
+          spdlog::debug("datatree: reaping {} container/TTL nodes", n);
+        flush(self);
+        self->delayed_send(self, std::chrono::milliseconds(interval),
+                           local::reap_atom::value);
       },
       [=](local::lead_atom, int64_t epoch) {
         auto& sm = *self->state.sm;

@@ -6,6 +6,7 @@
 #include <iterator>
 #include <unordered_set>
 
+#include "actors/datatree/reaper.hpp"
 #include "actors/datatree/serve.hpp"
 
 namespace zkd::datatree {
@@ -50,6 +51,27 @@ wire::err state_machine::session_write(const local::session_write& w,
   ++next_zxid_;
   propose(std::move(std::get<txn::record>(p)), w.opcode, false, 0);
   return wire::err::ok;
+}
+
+size_t state_machine::reap(int64_t now_ms, size_t limit,
+                           int64_t max_never_used_ms) {
+  if (!leading())
+    return 0;
+  size_t proposed = 0;
+  for (auto& path :
+       reap_candidates(*tree_, now_ms, reap_options{max_never_used_ms})) {
+    if (proposed == limit)
+      break;
+    // prep sees the in-flight changes: a node that got a child or was
+    // deleted since the tree was read is refused here, not deleted.
+    auto p = prep_->delete_container(path, next_zxid_, now_ms);
+    if (!p.ok())
+      continue;
+    ++next_zxid_;
+    propose(std::move(*p.txn), wire::op::delete_container, false, 0);
+    ++proposed;
+  }
+  return proposed;
 }
 
 void state_machine::commit(int64_t upto) {

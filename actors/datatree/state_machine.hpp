@@ -75,6 +75,12 @@ public:
   // zxid order, each one's watch triggers before its reply.
   void commit(int64_t zxid);
 
+  // ZooKeeper's ContainerManager run: proposes a deleteContainer txn for
+  // each container and TTL node due at `now_ms` (see reaper.hpp), at most
+  // `limit` of them. No reply goes anywhere; the deletions fire watches
+  // like any delete. Returns how many were proposed (0 unless leading).
+  size_t reap(int64_t now_ms, size_t limit, int64_t max_never_used_ms = 0);
+
   // This node leads `epoch`: zxids continue at epoch << 32 | 1 and prep
   // forgets any change it held for an earlier epoch.
   void lead(int64_t epoch);

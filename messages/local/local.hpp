@@ -30,6 +30,7 @@ using wchc_atom = caf::atom_constant<caf::atom("wchc")>;
 using wchp_atom = caf::atom_constant<caf::atom("wchp")>;
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using detach_atom = caf::atom_constant<caf::atom("detach")>;
+using reap_atom = caf::atom_constant<caf::atom("reap")>;
 
 // --- connection -> datatree
 

@@ -596,6 +596,12 @@ class ReferenceServer(ZooKeeperServer):
             extra["maxClientCnxns"] = cfg["max_client_connections"]
         if "fsync" in cfg:
             extra["forceSync"] = "yes" if cfg["fsync"] else "no"
+        if cfg.get("extended_types"):
+            self.jvm_props.append("-Dzookeeper.extendedTypesEnabled=true")
+        if "container_check_interval_ms" in cfg:
+            # A system property only (ZooKeeperServerMain reads it directly).
+            self.jvm_props.append("-Dznode.container.checkIntervalMs=%d" %
+                                  cfg["container_check_interval_ms"])
         super().__init__(tick_ms=cfg.get("tick_ms", 200), extra_cfg=extra, **kwargs)
 
     def _command(self):
