@@ -302,6 +302,12 @@ prep::op_out prep::prep_create(int32_t type, int64_t session,
     o.err = err::no_children_for_ephemerals;
     return o;
   }
+  if (opts_.enforce_quota &&
+      tree_.quota_exceeded(path, data ? static_cast<int64_t>(data->size()) : 0,
+                           1)) {
+    o.err = err::quota_exceeded;
+    return o;
+  }
   int32_t new_cversion = parent->stat.cversion + 1;
   // The txn kind follows the op code, the owner the flags: a createContainer
   // with persistent flags makes a container, a create with container flags
@@ -395,6 +401,16 @@ prep::op_out prep::prep_set_data(const wire::set_data_request& rq, int64_t zxid,
   auto node = permitted_node(rq.path, wire::perm::write, who, o.err);
   if (!node)
     return o;
+  // ZooKeeper checks the quota before the version.
+  if (opts_.enforce_quota &&
+      tree_.quota_exceeded(
+          rq.path,
+          (rq.data ? static_cast<int64_t>(rq.data->size()) : 0) -
+              node->data_length,
+          0)) {
+    o.err = err::quota_exceeded;
+    return o;
+  }
   if (!version_matches(node->stat.version, rq.version)) {
     o.err = err::bad_version;
     return o;

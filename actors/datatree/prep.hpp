@@ -47,6 +47,9 @@ struct prep_options {
   // reconfigEnabled; reconfig itself is not implemented, so when enabled a
   // reconfig gets ZUNIMPLEMENTED instead of ZRECONFIGDISABLED.
   bool reconfig_enabled = false;
+  // zookeeper.enforceQuota: creates and setData that would take a subtree
+  // past a hard quota limit fail with ZQUOTAEXCEEDED.
+  bool enforce_quota = false;
 };
 
 struct prep_result {

@@ -29,13 +29,15 @@ struct read_reply {
   std::vector<local::dispatch_item> events_before;
 };
 
-read_reply serve_read(const tree& t, int64_t session, const wire::request& rq);
+// `who`: the session's auth ids, for the ACL checks of the reads and whoami.
+read_reply serve_read(const tree& t, int64_t session, const wire::request& rq,
+                      const auth_ids& who = {});
 
 // A write request turned into a txn, or the error to answer with.
 using prepared = std::variant<txn::record, wire::err>;
 
 prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
-                       int64_t zxid, int64_t time_ms);
+                       int64_t zxid, int64_t time_ms, const auth_ids& who = {});
 
 prepared prepare_session_write(prep& p, const local::session_write& w,
                                int64_t zxid, int64_t time_ms);

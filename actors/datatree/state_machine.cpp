@@ -19,6 +19,12 @@ namespace {
   std::abort();
 }
 
+// The auth ids of a session no connection attached.
+const auth_ids& no_ids() {
+  static const auth_ids ids;
+  return ids;
+}
+
 std::string hex(int64_t x) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "0x%" PRIx64, static_cast<uint64_t>(x));
@@ -27,8 +33,9 @@ std::string hex(int64_t x) {
 
 } // namespace
 
-state_machine::state_machine(std::unique_ptr<tree> t, prep_options opts)
-    : tree_(std::move(t)) {
+state_machine::state_machine(std::unique_ptr<tree> t, prep_options opts,
+                             std::string super_digest)
+    : tree_(std::move(t)), super_digest_(std::move(super_digest)) {
   if (!tree_)
     violated("constructed without a tree");
   prep_ = std::make_unique<prep>(*tree_, opts);
@@ -112,6 +119,7 @@ void state_machine::commit(int64_t upto) {
       gone.session = session;
       items.emplace_back(std::move(gone));
       queues_.erase(session);
+      auth_.erase(session);
     }
   }
   prep_->applied(upto);
@@ -179,6 +187,12 @@ void state_machine::check_invariants() const {
       ++queued_writes;
     }
   }
+  for (auto& [session, a] : auth_) {
+    if (!tree_->has_session(session))
+      violated("auth ids kept for a session that is not live");
+    if (!a.snapshot || *a.snapshot != a.ids.ids())
+      violated("auth snapshot differs from the session's ids");
+  }
   // And the converse: each client write in flight holds its session's queue,
   // which is what lets commit() pop it from the front.
   if (queued_writes != waiting.size())
@@ -187,6 +201,15 @@ void state_machine::check_invariants() const {
 
 void state_machine::handle_request(int64_t session, wire::request& rq,
                                    int64_t now_ms) {
+  auto ai = auth_.find(session);
+  if (ai != auth_.end() && ai->second.closed)
+    return; // after AUTHFAILED ZooKeeper reads nothing more of the connection
+  if (rq.hdr.type == wire::op::auth) {
+    handle_auth(session, rq);
+    return;
+  }
+  const auto* snapshot = ai != auth_.end() ? &ai->second.snapshot : nullptr;
+  const auth_ids& who = snapshot && *snapshot ? **snapshot : no_ids();
   // A session that expired or was closed while this request was on its way
   // (ZooKeeper's checkSession in PrepRequestProcessor) runs nothing more,
   // read or write.
@@ -202,9 +225,10 @@ void state_machine::handle_request(int64_t session, wire::request& rq,
     }
     auto qi = queues_.find(session);
     if (qi == queues_.end())
-      serve(session, rq);
+      serve(session, rq, who);
     else
-      qi->second.push_back(queued{queued::read, 0, std::move(rq), {}});
+      qi->second.push_back(queued{
+          queued::read, 0, std::move(rq), {}, snapshot ? *snapshot : nullptr});
     return;
   }
   if (!leading()) {
@@ -219,14 +243,67 @@ void state_machine::handle_request(int64_t session, wire::request& rq,
     return;
   }
   auto zxid = next_zxid_;
-  auto p = prepare_write(*prep_, session, rq, zxid, now_ms);
+  auto p = prepare_write(*prep_, session, rq, zxid, now_ms, who);
   if (auto* e = std::get_if<wire::err>(&p)) {
     reply_or_queue(session, error_reply(rq.hdr.xid, tree_->last_zxid(), *e));
     return;
   }
   ++next_zxid_;
-  queues_[session].push_back(queued{queued::write, zxid, {}, {}});
+  queues_[session].push_back(queued{queued::write, zxid, {}, {}, {}});
   propose(std::move(std::get<txn::record>(p)), rq.hdr.type, true, rq.hdr.xid);
+}
+
+void state_machine::attach(int64_t session, std::string_view remote_addr) {
+  if (!tree_->has_session(session)) {
+    auth_.erase(session);
+    return;
+  }
+  auto& a = auth_[session];
+  a = session_auth{};
+  // NIOServerCnxn's constructor: every connection starts as ip:<address>.
+  a.ip = java_host_address(remote_addr);
+  if (!a.ip.empty())
+    a.ids.add(wire::id{"ip", a.ip});
+  a.snapshot = std::make_shared<const auth_ids>(a.ids.ids());
+}
+
+const auth_ids& state_machine::auth_of(int64_t session) const {
+  auto i = auth_.find(session);
+  return i == auth_.end() || !i->second.snapshot ? no_ids()
+                                                 : *i->second.snapshot;
+}
+
+void state_machine::handle_auth(int64_t session, const wire::request& rq) {
+  // ZooKeeperServer.processPacket: the provider registered for the scheme
+  // (ip and digest) handles the packet, any other scheme fails. The reply
+  // carries zxid 0 and leaves at once, ahead of replies still in the
+  // pipeline; a failure closes the connection (the session lives on).
+  auto& a = auth_[session];
+  auto e = wire::err::auth_failed;
+  bool changed = false;
+  if (auto* pkt = std::get_if<wire::auth_packet>(&rq.body)) {
+    if (pkt->scheme == "digest") {
+      auto id = generate_digest(pkt->auth);
+      if (!super_digest_.empty() && id == super_digest_)
+        changed |= a.ids.add(wire::id{"super", ""});
+      changed |= a.ids.add(wire::id{"digest", std::move(id)});
+      e = wire::err::ok;
+    } else if (pkt->scheme == "ip") {
+      // IPAuthenticationProvider adds the connection's own address again,
+      // whatever the packet says.
+      if (!a.ip.empty())
+        changed |= a.ids.add(wire::id{"ip", a.ip});
+      e = wire::err::ok;
+    }
+  }
+  if (changed || !a.snapshot)
+    a.snapshot = std::make_shared<const auth_ids>(a.ids.ids());
+  a.closed = e != wire::err::ok;
+  emit_reply(session, error_reply(rq.hdr.xid, 0, e), local::watch_kind::none,
+             {}, a.closed);
+  // A session closed while the packet was on its way: answered, not kept.
+  if (!tree_->has_session(session))
+    auth_.erase(session);
 }
 
 void state_machine::reply_or_queue(int64_t session, std::vector<char> frame) {
@@ -234,11 +311,12 @@ void state_machine::reply_or_queue(int64_t session, std::vector<char> frame) {
   if (qi == queues_.end())
     emit_reply(session, std::move(frame));
   else
-    qi->second.push_back(queued{queued::error, 0, {}, std::move(frame)});
+    qi->second.push_back(queued{queued::error, 0, {}, std::move(frame), {}});
 }
 
-void state_machine::serve(int64_t session, const wire::request& rq) {
-  auto r = serve_read(*tree_, session, rq);
+void state_machine::serve(int64_t session, const wire::request& rq,
+                          const auth_ids& who) {
+  auto r = serve_read(*tree_, session, rq, who);
   auto& items = out_.dispatch.items;
   items.insert(items.end(), std::make_move_iterator(r.events_before.begin()),
                std::make_move_iterator(r.events_before.end()));
@@ -255,7 +333,7 @@ void state_machine::drain(int64_t session) {
   while (!q.empty() && q.front().kind != queued::write) {
     auto& front = q.front();
     if (front.kind == queued::read)
-      serve(session, front.request);
+      serve(session, front.request, front.who ? *front.who : no_ids());
     else
       emit_reply(session, std::move(front.frame));
     q.pop_front();

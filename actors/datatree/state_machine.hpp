@@ -19,6 +19,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -53,7 +54,11 @@ public:
   };
 
   // Takes ownership of the tree (restored from disk, or fresh).
-  explicit state_machine(std::unique_ptr<tree> t, prep_options opts = {});
+  // `super_digest` is zookeeper.DigestAuthenticationProvider.superDigest
+  // ("super:<base64>", "" for none): a digest auth yielding exactly this id
+  // makes the connection super.
+  explicit state_machine(std::unique_ptr<tree> t, prep_options opts = {},
+                         std::string super_digest = {});
 
   state_machine(const state_machine&) = delete;
   state_machine& operator=(const state_machine&) = delete;
@@ -85,6 +90,13 @@ public:
   // forgets any change it held for an earlier epoch.
   void lead(int64_t epoch);
 
+  // `session` is now served over a new connection from `remote_addr` (the
+  // peer address as the socket layer prints it). ZooKeeper's auth ids belong
+  // to the connection, so the session's start over as ip:<address>; auth
+  // packets (handled in requests()) add to them. Call before the
+  // connection's first requests(). Ignored for a session that is not live.
+  void attach(int64_t session, std::string_view remote_addr);
+
   [[nodiscard]] output take_output();
 
   // -- read accessors (metrics, four-letter words, tests) --------------------
@@ -100,6 +112,10 @@ public:
 
   // Sessions with requests held behind an unapplied write.
   size_t blocked_sessions() const noexcept { return queues_.size(); }
+
+  // The auth ids requests of `session` are checked with now (empty for a
+  // session no connection attached).
+  const auth_ids& auth_of(int64_t session) const;
 
   // Sessions that own ephemerals and their paths, for `dump`.
   std::vector<std::pair<int64_t, std::vector<std::string>>>
@@ -121,6 +137,17 @@ private:
     int64_t zxid = 0;        // write: the txn it waits for
     wire::request request;   // read: served when it reaches the front
     std::vector<char> frame; // error: the reply, already encoded
+    // read: the session's auth ids when it arrived (ZooKeeper's Request
+    // takes a copy of them on receipt).
+    std::shared_ptr<const auth_ids> who;
+  };
+
+  // A session's auth ids on its current connection.
+  struct session_auth {
+    auth_set ids;
+    std::shared_ptr<const auth_ids> snapshot; // ids.ids(), shared by requests
+    std::string ip;                           // ip id of the connection
+    bool closed = false; // AUTHFAILED: the connection reads nothing more
   };
 
   struct inflight_txn {
@@ -132,9 +159,11 @@ private:
   };
 
   void handle_request(int64_t session, wire::request& rq, int64_t now_ms);
+  // An AuthPacket, answered at once as ZooKeeper's processPacket does.
+  void handle_auth(int64_t session, const wire::request& rq);
   // Answers at once, or behind the session's pending writes.
   void reply_or_queue(int64_t session, std::vector<char> frame);
-  void serve(int64_t session, const wire::request& rq);
+  void serve(int64_t session, const wire::request& rq, const auth_ids& who);
   void drain(int64_t session);
   void propose(txn::record&& r, int32_t opcode, bool from_client, int32_t xid);
   void emit_reply(int64_t session, std::vector<char> frame,
@@ -147,6 +176,8 @@ private:
   std::unordered_map<int64_t, std::deque<queued>> queues_;
   std::deque<inflight_txn> inflight_; // in zxid order
   output out_;
+  std::string super_digest_;
+  std::unordered_map<int64_t, session_auth> auth_;
 };
 
 } // namespace zkd::datatree

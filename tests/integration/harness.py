@@ -596,6 +596,8 @@ class ReferenceServer(ZooKeeperServer):
             extra["maxClientCnxns"] = cfg["max_client_connections"]
         if "fsync" in cfg:
             extra["forceSync"] = "yes" if cfg["fsync"] else "no"
+        if cfg.get("enforce_quota"):
+            self.jvm_props.append("-Dzookeeper.enforceQuota=true")
         if cfg.get("extended_types"):
             self.jvm_props.append("-Dzookeeper.extendedTypesEnabled=true")
         if "container_check_interval_ms" in cfg:
