@@ -1,17 +1,11 @@
 #include "actors/datatree/serve.hpp"
 
+#include "actors/datatree/serve_watches.hpp"
 #include "messages/wire/reply.hpp"
 
 namespace zkd::datatree {
 
 namespace {
-
-// ACL enforcement arrives with the auth work; until then every session reads
-// as world:anyone, which every default ACL permits.
-const auth_ids& anyone() {
-  static const auth_ids ids;
-  return ids;
-}
 
 template <class T>
 std::vector<char> frame_of(int32_t xid, int64_t zxid, wire::err e,
@@ -30,70 +24,6 @@ std::vector<char> header_only(int32_t xid, int64_t zxid, wire::err e) {
   wire::append_reply(out,
                      wire::reply_header{xid, zxid, static_cast<int32_t>(e)});
   return out;
-}
-
-local::dispatch_item event_item(int64_t session, wire::event_type type,
-                                const std::string& path) {
-  local::dispatch_item item;
-  item.kind = local::dispatch_item::reply;
-  item.session = session;
-  wire::watcher_event ev;
-  ev.type = static_cast<int32_t>(type);
-  ev.state = static_cast<int32_t>(wire::keeper_state::sync_connected);
-  ev.path = path;
-  wire::append_watcher_event(item.frame, ev);
-  return item;
-}
-
-local::dispatch_item watch_item(int64_t session, local::watch_kind kind,
-                                const std::string& path) {
-  local::dispatch_item item;
-  item.kind = local::dispatch_item::reply;
-  item.session = session;
-  item.type = static_cast<int32_t>(kind);
-  item.path = path;
-  return item;
-}
-
-// setWatches after a reconnect: a watch whose node changed after the
-// client's last zxid fires at once, the others are registered again
-// (ZooKeeper's DataTree.setWatches).
-template <class SetWatches>
-void set_watches(const tree& t, int64_t session, const SetWatches& sw,
-                 read_reply& out) {
-  auto rel = sw.relative_zxid;
-  for (auto& p : sw.data_watches) {
-    auto n = t.lookup(p);
-    if (!n)
-      out.events_before.push_back(
-          event_item(session, wire::event_type::node_deleted, p));
-    else if (n->stat.mzxid > rel)
-      out.events_before.push_back(
-          event_item(session, wire::event_type::node_data_changed, p));
-    else
-      out.events_before.push_back(
-          watch_item(session, local::watch_kind::data, p));
-  }
-  for (auto& p : sw.exist_watches) {
-    if (t.lookup(p))
-      out.events_before.push_back(
-          event_item(session, wire::event_type::node_created, p));
-    else
-      out.events_before.push_back(
-          watch_item(session, local::watch_kind::exist, p));
-  }
-  for (auto& p : sw.child_watches) {
-    auto n = t.lookup(p);
-    if (!n)
-      out.events_before.push_back(
-          event_item(session, wire::event_type::node_deleted, p));
-    else if (n->stat.pzxid > rel)
-      out.events_before.push_back(
-          event_item(session, wire::event_type::node_children_changed, p));
-    else
-      out.events_before.push_back(
-          watch_item(session, local::watch_kind::child, p));
-  }
 }
 
 } // namespace
@@ -118,7 +48,41 @@ bool goes_through_log(int32_t opcode) {
   }
 }
 
-read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
+namespace {
+
+// multiRead (FinalRequestProcessor): every op is answered on its own, a
+// failed one (NoNode, NoAuth) by an ErrorResult, without affecting the others.
+// Watches are never set (the decoder cleared the flags, as Op does).
+std::vector<wire::multi_result>
+multi_read(const tree& t, const wire::multi_request& m, const auth_ids& who) {
+  std::vector<wire::multi_result> out;
+  out.reserve(m.ops.size());
+  for (auto& o : m.ops) {
+    if (auto* gd = std::get_if<wire::get_data_request>(&o.body)) {
+      auto res = t.get_data(gd->path, who);
+      if (res.err != wire::err::ok)
+        out.push_back(wire::multi_error_result(static_cast<int32_t>(res.err)));
+      else
+        out.push_back(wire::multi_result{
+            wire::op::get_data, 0,
+            wire::get_data_response{std::move(res.data), res.stat}});
+    } else if (auto* gc = std::get_if<wire::get_children_request>(&o.body)) {
+      auto res = t.get_children(gc->path, who);
+      if (res.err != wire::err::ok)
+        out.push_back(wire::multi_error_result(static_cast<int32_t>(res.err)));
+      else
+        out.push_back(wire::multi_result{
+            wire::op::get_children, 0,
+            wire::get_children_response{std::move(res.children)}});
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+read_reply serve_read(const tree& t, int64_t session, const wire::request& rq,
+                      const auth_ids& who) {
   read_reply out;
   auto xid = rq.hdr.xid;
   auto zxid = t.last_zxid();
@@ -139,7 +103,7 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
   }
   case wire::op::get_data: {
     auto& r = std::get<wire::get_data_request>(rq.body);
-    auto res = t.get_data(r.path, anyone());
+    auto res = t.get_data(r.path, who);
     wire::get_data_response body{std::move(res.data), res.stat};
     out.frame = frame_of(xid, zxid, res.err, &body);
     if (r.watch && res.err == wire::err::ok) {
@@ -150,7 +114,7 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
   }
   case wire::op::get_children: {
     auto& r = std::get<wire::get_children_request>(rq.body);
-    auto res = t.get_children(r.path, anyone());
+    auto res = t.get_children(r.path, who);
     wire::get_children_response body{std::move(res.children)};
     out.frame = frame_of(xid, zxid, res.err, &body);
     if (r.watch && res.err == wire::err::ok) {
@@ -161,7 +125,7 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
   }
   case wire::op::get_children2: {
     auto& r = std::get<wire::get_children2_request>(rq.body);
-    auto res = t.get_children(r.path, anyone());
+    auto res = t.get_children(r.path, who);
     wire::get_children2_response body{std::move(res.children), res.stat};
     out.frame = frame_of(xid, zxid, res.err, &body);
     if (r.watch && res.err == wire::err::ok) {
@@ -172,14 +136,14 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
   }
   case wire::op::get_acl: {
     auto& r = std::get<wire::get_acl_request>(rq.body);
-    auto res = t.get_acl(r.path, anyone());
+    auto res = t.get_acl(r.path, who);
     wire::get_acl_response body{std::move(res.acl), res.stat};
     out.frame = frame_of(xid, zxid, res.err, &body);
     break;
   }
   case wire::op::get_all_children_number: {
     auto& r = std::get<wire::get_all_children_number_request>(rq.body);
-    auto res = t.get_all_children_number(r.path, anyone());
+    auto res = t.get_all_children_number(r.path, who);
     wire::get_all_children_number_response body{res.count};
     out.frame = frame_of(xid, zxid, res.err, &body);
     break;
@@ -200,14 +164,25 @@ read_reply serve_read(const tree& t, int64_t session, const wire::request& rq) {
     break;
   }
   case wire::op::set_watches:
-    set_watches(t, session, std::get<wire::set_watches>(rq.body), out);
-    out.frame = header_only(wire::xid::set_watches, zxid, wire::err::ok);
+  case wire::op::set_watches2:
+  case wire::op::add_watch:
+  case wire::op::check_watches:
+  case wire::op::remove_watches:
+    serve_watch_request(t, session, rq, out);
     break;
-  case wire::op::auth:
-    // Auth schemes are enforced with ACLs; until then ZooKeeper's answer
-    // to a well-formed digest auth is what clients get.
-    out.frame = header_only(wire::xid::auth, zxid, wire::err::ok);
+  case wire::op::whoami: {
+    wire::whoami_response body{client_infos(who)};
+    out.frame = frame_of(xid, zxid, wire::err::ok, &body);
     break;
+  }
+  case wire::op::multi_read: {
+    // A multiRead mixing reads and writes, or of writes, does not decode
+    // and is answered ZMARSHALLINGERROR before it gets here.
+    auto results = multi_read(t, std::get<wire::multi_request>(rq.body), who);
+    wire::append_multi_reply(out.frame, wire::reply_header{xid, zxid, 0},
+                             results);
+    break;
+  }
   case local::undecodable_op:
     out.frame = header_only(xid, zxid, wire::err::marshalling_error);
     break;
@@ -317,8 +292,8 @@ prepared from_result(prep_result&& r) {
 } // namespace
 
 prepared prepare_write(prep& p, int64_t session, const wire::request& rq,
-                       int64_t zxid, int64_t time_ms) {
-  auto r = p.prepare(session, rq.hdr.xid, rq, zxid, time_ms);
+                       int64_t zxid, int64_t time_ms, const auth_ids& who) {
+  auto r = p.prepare(session, rq.hdr.xid, rq, zxid, time_ms, who);
   if (r.ok() || rq.hdr.type != wire::op::multi || r.multi_errors.empty())
     return from_result(std::move(r));
   // A multi that fails in prep is still a txn in ZooKeeper: it takes a zxid

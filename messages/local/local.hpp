@@ -122,6 +122,11 @@ struct dispatch_item {
     reply = 0,        // send frame to session; register watch if watch_kind
     trigger = 1,      // fire watches on path with event type `type`
     session_gone = 2, // drop the session's watches; close its connection
+    // removeWatches / checkWatches: the dispatcher owns the watches, so it
+    // answers: {xid, zxid, ZOK or ZNOWATCHER (or ZMARSHALLINGERROR for a
+    // path checkWatches cannot walk)}. `type` is the wire::watcher_type.
+    remove_watches = 3,
+    check_watches = 4,
   };
   int32_t kind = reply;
   int64_t session = 0;
@@ -129,15 +134,28 @@ struct dispatch_item {
   std::string path;         // trigger path or watch path
   std::vector<char> frame;  // encoded reply frame, length prefix included
   bool close_after = false; // close the connection once sent (closeSession)
+  int32_t xid = 0;          // remove_watches / check_watches: the request's
+  int64_t zxid = 0;         // xid, and the zxid its reply carries
 };
 
-// Watch kinds a reply may register.
-enum class watch_kind : int32_t { none = 0, data = 1, exist = 2, child = 3 };
+// Asks the watch dispatcher for wchs' figures, which come from the data-watch
+// table alone: (connections, paths, total watches) as three uint64_t.
+using wchs_atom = caf::atom_constant<caf::atom("wchs")>;
+
+// Watch kinds a reply may register (addWatch: the two persistent ones).
+enum class watch_kind : int32_t {
+  none = 0,
+  data = 1,
+  exist = 2,
+  child = 3,
+  persistent = 4,
+  persistent_recursive = 5,
+};
 
 template <class I>
 typename I::result_type inspect(I& f, dispatch_item& x) {
   return f(caf::meta::type_name("zkd::dispatch_item"), x.kind, x.session,
-           x.type, x.path, x.frame, x.close_after);
+           x.type, x.path, x.frame, x.close_after, x.xid, x.zxid);
 }
 
 struct dispatch_batch {
@@ -161,6 +179,24 @@ struct outbound {
 template <class I>
 typename I::result_type inspect(I& f, outbound& x) {
   return f(caf::meta::type_name("zkd::outbound"), x.bytes, x.close_after);
+}
+
+// --- connection -> datatree: authentication ---------------------------------
+
+// The session is now served over a new connection from `remote_addr` (the
+// peer address as the socket layer prints it). Auth ids belong to a
+// connection in ZooKeeper, so the session's start over as ip:<address>; the
+// client sends its addauth packets again. Sent before any request_batch of
+// that connection.
+struct session_attached {
+  int64_t session = 0;
+  std::string remote_addr;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, session_attached& x) {
+  return f(caf::meta::type_name("zkd::session_attached"), x.session,
+           x.remote_addr);
 }
 
 } // namespace zkd::local

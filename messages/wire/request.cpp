@@ -143,12 +143,16 @@ decode_status decode_request(std::string_view payload, request& out) {
   // A null path (length -1) is not an empty one to ZooKeeper: create and
   // exists fail on it with a NullPointerException, which reaches the client
   // as ZMARSHALLINGERROR, while "" gets BadArguments or the root's Stat.
+  // So do addWatch and checkWatches (their watch tables throw on null), but
+  // "" is an ordinary path to them.
   switch (out.hdr.type) {
   case op::create:
   case op::create2:
   case op::create_container:
   case op::create_ttl:
   case op::exists:
+  case op::add_watch:
+  case op::check_watches:
     if (payload.size() >= 12 &&
         std::memcmp(payload.data() + 8, "\xff\xff\xff\xff", 4) == 0)
       return decode_status::malformed;
