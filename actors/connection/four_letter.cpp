@@ -3,6 +3,7 @@
 #include "messages/wire/protocol.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -223,6 +224,129 @@ std::string not_in_whitelist(four_letter_word w) {
   return out;
 }
 
+monitor_value monitor_value::of_text(std::string key, std::string v) {
+  monitor_value m;
+  m.key = std::move(key);
+  m.type = kind::text;
+  m.text = std::move(v);
+  return m;
+}
+
+monitor_value monitor_value::of_integer(std::string key, int64_t v) {
+  monitor_value m;
+  m.key = std::move(key);
+  m.type = kind::integer;
+  m.integer = v;
+  return m;
+}
+
+monitor_value monitor_value::of_real(std::string key, double v) {
+  monitor_value m;
+  m.key = std::move(key);
+  m.type = kind::real;
+  m.real = v;
+  return m;
+}
+
+std::vector<monitor_value> monitor_values(const server_stats& s) {
+  std::vector<monitor_value> out;
+  if (!s.serving)
+    return out;
+  auto text = [&out](const char* key, std::string v) {
+    out.push_back(monitor_value::of_text(key, std::move(v)));
+  };
+  auto put = [&out](const char* key, int64_t v) {
+    out.push_back(monitor_value::of_integer(key, v));
+  };
+  auto real = [&out](const char* key, double v) {
+    out.push_back(monitor_value::of_real(key, v));
+  };
+  const leader_stats* ld = s.leader ? &*s.leader : nullptr;
+  auto& l = s.latency;
+  // The order ZooKeeper 3.8 prints: dumpMonitorValues, then the gauges in
+  // the iteration order of its metrics provider's map (captured from a
+  // standalone server, a follower and a leader; the role-specific gauges
+  // slot in between without reordering the others).
+  text("version", s.version);
+  text("server_state", s.server_state);
+  if (!s.peer_state.empty())
+    text("peer_state", s.peer_state);
+  if (s.observer_master_id)
+    put("observer_master_id", *s.observer_master_id);
+  put("ephemerals_count", s.ephemerals_count);
+  put("num_alive_connections", s.num_alive_connections);
+  real("avg_latency", avg_latency(l));
+  if (ld)
+    put("min_proposal_size", ld->min_proposal_size);
+  put("outstanding_requests", s.outstanding_requests);
+  put("znode_count", s.node_count);
+  put("global_sessions", s.global_sessions);
+  put("non_mtls_remote_conn_count", s.non_mtls_remote_conn_count);
+  put("last_client_response_size", s.last_client_response_size);
+  put("packets_sent", s.packets_sent);
+  put("packets_received", s.packets_received);
+  if (ld)
+    put("max_proposal_size", ld->max_proposal_size);
+  put("max_client_response_size", s.max_client_response_size);
+  if (ld)
+    put("synced_followers", ld->synced_followers);
+  real("connection_drop_probability", s.connection_drop_probability);
+  put("watch_count", s.watch_count);
+  if (ld) {
+    put("synced_non_voting_followers", ld->synced_non_voting_followers);
+    put("synced_observers", ld->synced_observers);
+  }
+  put("auth_failed_count", s.auth_failed_count);
+  put("min_latency", l.count > 0 ? l.min_ms : 0);
+  put("max_file_descriptor_count", s.max_file_descriptor_count);
+  put("approximate_data_size", s.approximate_data_size);
+  put("open_file_descriptor_count", s.open_file_descriptor_count);
+  if (ld) {
+    put("last_proposal_size", ld->last_proposal_size);
+    put("pending_syncs", ld->pending_syncs);
+    put("leader_uptime", ld->leader_uptime_ms);
+  }
+  put("local_sessions", s.local_sessions);
+  put("uptime", s.uptime_ms);
+  put("max_latency", l.max_ms);
+  put("outstanding_tls_handshake", s.outstanding_tls_handshake);
+  if (ld)
+    put("learners", ld->learners);
+  put("min_client_response_size", s.min_client_response_size);
+  put("non_mtls_local_conn_count", s.non_mtls_local_conn_count);
+  if (s.quorum_size)
+    put("quorum_size", *s.quorum_size);
+  out.insert(out.end(), s.counters.begin(), s.counters.end());
+  for (auto& [k, v] : s.extra_metrics) {
+    // Typed as ZooKeeper's JSON would type them; mntr prints them verbatim.
+    char* end = nullptr;
+    errno = 0;
+    auto i = std::strtoll(v.c_str(), &end, 10);
+    if (!v.empty() && errno == 0 && *end == '\0' && dec(i) == v) {
+      out.push_back(monitor_value::of_integer(k, i));
+      continue;
+    }
+    auto d = std::strtod(v.c_str(), &end);
+    if (!v.empty() && *end == '\0' && java_double(d) == v) {
+      out.push_back(monitor_value::of_real(k, d));
+      continue;
+    }
+    out.push_back(monitor_value::of_text(k, v));
+  }
+  return out;
+}
+
+void add_summary(std::vector<monitor_value>& out, std::string_view name,
+                 const latency_stats& l) {
+  std::string n{name};
+  out.push_back(monitor_value::of_real("avg_" + n, avg_latency(l)));
+  out.push_back(
+      monitor_value::of_integer("min_" + n, l.count > 0 ? l.min_ms : 0));
+  out.push_back(monitor_value::of_integer("max_" + n, l.max_ms));
+  out.push_back(monitor_value::of_integer("cnt_" + n, l.count));
+  out.push_back(monitor_value::of_integer("sum_" + n, l.total_ms));
+}
+
 namespace flw {
 
 std::string ruok() {
@@ -303,76 +427,24 @@ std::string envi(const server_stats& s) {
 std::string mntr(const server_stats& s) {
   if (!s.serving)
     return not_serving_line();
-  std::vector<std::pair<std::string_view, std::string>> lines;
-  auto put = [&lines](std::string_view key, std::string value) {
-    lines.emplace_back(key, std::move(value));
-  };
-  const leader_stats* ld = s.leader ? &*s.leader : nullptr;
-  auto& l = s.latency;
-  // The order ZooKeeper 3.8 prints: dumpMonitorValues, then the gauges in
-  // the iteration order of its metrics provider's map (captured from a
-  // standalone server, a follower and a leader; the role-specific gauges
-  // slot in between without reordering the others).
-  put("version", s.version);
-  put("server_state", s.server_state);
-  if (!s.peer_state.empty())
-    put("peer_state", s.peer_state);
-  if (s.observer_master_id)
-    put("observer_master_id", dec(*s.observer_master_id));
-  put("ephemerals_count", dec(s.ephemerals_count));
-  put("num_alive_connections", dec(s.num_alive_connections));
-  put("avg_latency", java_avg_latency(l));
-  if (ld)
-    put("min_proposal_size", dec(ld->min_proposal_size));
-  put("outstanding_requests", dec(s.outstanding_requests));
-  put("znode_count", dec(s.node_count));
-  put("global_sessions", dec(s.global_sessions));
-  put("non_mtls_remote_conn_count", dec(s.non_mtls_remote_conn_count));
-  put("last_client_response_size", dec(s.last_client_response_size));
-  put("packets_sent", dec(s.packets_sent));
-  put("packets_received", dec(s.packets_received));
-  if (ld)
-    put("max_proposal_size", dec(ld->max_proposal_size));
-  put("max_client_response_size", dec(s.max_client_response_size));
-  if (ld)
-    put("synced_followers", dec(ld->synced_followers));
-  put("connection_drop_probability",
-      java_double(s.connection_drop_probability));
-  put("watch_count", dec(s.watch_count));
-  if (ld) {
-    put("synced_non_voting_followers", dec(ld->synced_non_voting_followers));
-    put("synced_observers", dec(ld->synced_observers));
-  }
-  put("auth_failed_count", dec(s.auth_failed_count));
-  put("min_latency", dec(l.count > 0 ? l.min_ms : 0));
-  put("max_file_descriptor_count", dec(s.max_file_descriptor_count));
-  put("approximate_data_size", dec(s.approximate_data_size));
-  put("open_file_descriptor_count", dec(s.open_file_descriptor_count));
-  if (ld) {
-    put("last_proposal_size", dec(ld->last_proposal_size));
-    put("pending_syncs", dec(ld->pending_syncs));
-    put("leader_uptime", dec(ld->leader_uptime_ms));
-  }
-  put("local_sessions", dec(s.local_sessions));
-  put("uptime", dec(s.uptime_ms));
-  put("max_latency", dec(l.max_ms));
-  put("outstanding_tls_handshake", dec(s.outstanding_tls_handshake));
-  if (ld)
-    put("learners", dec(ld->learners));
-  put("min_client_response_size", dec(s.min_client_response_size));
-  put("non_mtls_local_conn_count", dec(s.non_mtls_local_conn_count));
-  if (s.quorum_size)
-    put("quorum_size", dec(*s.quorum_size));
   std::string out;
-  for (auto& [k, v] : lines) {
+  for (auto& v : monitor_values(s)) {
     out += "zk_";
-    out += k;
+    out += v.key;
     out += '\t';
-    out += v;
+    switch (v.type) {
+    case monitor_value::kind::text:
+      out += v.text;
+      break;
+    case monitor_value::kind::integer:
+      out += dec(v.integer);
+      break;
+    case monitor_value::kind::real:
+      out += java_double(v.real);
+      break;
+    }
     out += '\n';
   }
-  for (auto& [k, v] : s.extra_metrics)
-    out += "zk_" + k + "\t" + v + "\n";
   return out;
 }
 
@@ -696,8 +768,12 @@ std::string java_double(double v) {
 }
 
 std::string java_avg_latency(const latency_stats& l) {
+  return java_double(avg_latency(l));
+}
+
+double avg_latency(const latency_stats& l) {
   if (l.count <= 0)
-    return "0.0";
+    return 0.0;
   // BigDecimal(total / count).setScale(4, HALF_UP), done exactly in
   // integers: ten-thousandths, rounded half up.
   auto scaled = static_cast<__int128>(l.total_ms) * 10000;
@@ -710,7 +786,7 @@ std::string java_avg_latency(const latency_stats& l) {
   } else if (2 * r >= l.count) {
     ++q;
   }
-  return java_double(static_cast<double>(q) / 10000.0);
+  return static_cast<double>(q) / 10000.0;
 }
 
 std::string java_hex(int64_t v) {

@@ -171,6 +171,22 @@ struct connection_bucket {
   std::vector<std::pair<std::string, int64_t>> connections;
 };
 
+// One entry of mntr (and of the admin server's monitor command): ZooKeeper's
+// key without the "zk_" prefix, and the value with the type ZooKeeper's JSON
+// gives it (mntr prints integers in decimal, reals as Java doubles).
+struct monitor_value {
+  enum class kind : uint8_t { text, integer, real };
+  std::string key;
+  kind type = kind::integer;
+  std::string text;
+  int64_t integer = 0;
+  double real = 0.0;
+
+  static monitor_value of_text(std::string key, std::string v);
+  static monitor_value of_integer(std::string key, int64_t v);
+  static monitor_value of_real(std::string key, double v);
+};
+
 // Same shapes as watch_dispatcher::watches_by_session / _by_path.
 using watches_by_session =
     std::vector<std::pair<int64_t, std::vector<std::string>>>;
@@ -220,7 +236,11 @@ struct server_stats {
   int64_t auth_failed_count = 0;
   int64_t outstanding_tls_handshake = 0;
   double connection_drop_probability = 0.0;
-  // Further mntr lines (counters, summaries), appended as "zk_<key>\t<v>".
+  // ZooKeeper's counters and summaries that zkd keeps (bytes_received_count;
+  // avg_/min_/max_/cnt_/sum_ of fsynctime, readlatency, updatelatency; see
+  // add_summary), printed after the gauges.
+  std::vector<monitor_value> counters;
+  // Further mntr lines, appended as "zk_<key>\t<v>".
   std::vector<std::pair<std::string, std::string>> extra_metrics;
 
   server_conf conf; // conf, dirs
@@ -255,6 +275,16 @@ struct server_stats {
 };
 
 // ---- answers ----------------------------------------------------------------
+
+// mntr's entries in ZooKeeper's order: the gauges, then `counters`, then
+// `extra_metrics` (typed as integer or real when they read as one). Empty
+// when the server is not serving. flw::mntr prints exactly these.
+std::vector<monitor_value> monitor_values(const server_stats& s);
+
+// Appends ZooKeeper's summary entries avg_<name> (rounded like
+// avg_latency), min_<name>, max_<name>, cnt_<name> and sum_<name>.
+void add_summary(std::vector<monitor_value>& out, std::string_view name,
+                 const latency_stats& l);
 
 // "This ZooKeeper instance is not currently serving requests" (no newline).
 extern const std::string_view not_serving_text;
@@ -315,6 +345,8 @@ std::string java_double(double v);
 // ZooKeeper's average latency: total/count rounded half-up to 4 decimals,
 // then printed as a Java double ("0.0" when there are no samples).
 std::string java_avg_latency(const latency_stats& l);
+// The same average as a double (0.0 without samples).
+double avg_latency(const latency_stats& l);
 
 // Long.toHexString: two's complement, lower case, no leading zeros.
 std::string java_hex(int64_t v);

@@ -6,6 +6,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <caf/all.hpp>
+#include <caf/io/broker.hpp>
+
+#include "messages/local/local.hpp"
+#include "messages/wire/protocol.hpp"
+
 namespace zkd {
 
 namespace {
@@ -45,6 +51,10 @@ connection::latency_stats to_ms(int64_t count, int64_t total_us, int64_t min_us,
   l.min_ms = count > 0 ? min_us / 1000 : 0;
   l.max_ms = max_us / 1000;
   return l;
+}
+
+connection::latency_stats to_ms(const metrics::histogram_snapshot& h) {
+  return to_ms(static_cast<int64_t>(h.count), h.sum_us, h.min_us, h.max_us);
 }
 
 std::string hostname() {
@@ -89,8 +99,27 @@ connection::server_stats four_letter_snapshot(node& nd) {
   if (::getrlimit(RLIMIT_NOFILE, &rl) == 0)
     s.max_file_descriptor_count = static_cast<int64_t>(rl.rlim_cur);
   s.uptime_ms = wall_ms() - nd.started_ms;
+  // ZooKeeper's counters and summaries that zkd has figures for. Reads
+  // and updates as ZooKeeper splits them (Request.isQuorum); pings are
+  // answered inline and are in neither.
+  s.counters.push_back(connection::monitor_value::of_integer(
+      "bytes_received_count", static_cast<int64_t>(m.bytes_received.get())));
+  connection::add_summary(s.counters, "fsynctime",
+                          to_ms(m.fsync_time.snapshot()));
+  metrics::histogram_snapshot reads;
+  metrics::histogram_snapshot updates;
+  for (size_t slot = 0; slot < metrics::op_slot_count; ++slot) {
+    auto op = metrics::slot_op(slot);
+    if (op == wire::op::ping || slot == metrics::unknown_op_slot)
+      continue;
+    (wire::is_write(op) ? updates : reads)
+        .merge(m.requests.latency[slot].snapshot());
+  }
+  connection::add_summary(s.counters, "readlatency", to_ms(reads));
+  connection::add_summary(s.counters, "updatelatency", to_ms(updates));
   s.watching_connections = m.watch_sessions.load();
   s.watched_paths = m.watch_paths.load();
+  // Both tables; wchs replaces it with the data table's (four_letter_gather).
   s.total_watches = m.watches.load();
   {
     std::lock_guard<std::mutex> guard{nd.connections.mtx};
@@ -155,6 +184,73 @@ connection::server_stats four_letter_snapshot(node& nd) {
       {"os.memory.total", "0MB"},
   };
   return s;
+}
+
+void four_letter_gather(caf::io::broker* self, const node& nd,
+                        connection::four_letter_word w,
+                        std::shared_ptr<connection::server_stats> stats,
+                        std::function<void()> done,
+                        std::function<void()> failed) {
+  using connection::four_letter_word;
+  auto timeout = std::chrono::seconds(5);
+  auto on_error = [failed](caf::error&) {
+    failed();
+  };
+  switch (w) {
+  case four_letter_word::dump: {
+    auto datatree = nd.datatree;
+    self->request(nd.session_tracker, timeout, local::dump_atom::value)
+        .then(
+            [=](std::vector<std::pair<int64_t, std::vector<int64_t>>>&
+                    buckets) {
+              for (auto& [at, ids] : buckets)
+                stats->session_buckets.push_back({at, std::move(ids)});
+              self->request(datatree, timeout, local::dump_atom::value)
+                  .then(
+                      [=](std::vector<
+                          std::pair<int64_t, std::vector<std::string>>>& eph) {
+                        stats->ephemerals = std::move(eph);
+                        done();
+                      },
+                      on_error);
+            },
+            on_error);
+    return;
+  }
+  case four_letter_word::wchs:
+    // The data-watch table's figures; the metrics only carry zk_watch_count.
+    self->request(nd.watch_dispatcher, timeout, local::wchs_atom::value)
+        .then(
+            [=](uint64_t connections, uint64_t paths, uint64_t total) {
+              stats->watching_connections = connections;
+              stats->watched_paths = paths;
+              stats->total_watches = total;
+              done();
+            },
+            on_error);
+    return;
+  case four_letter_word::wchc:
+    self->request(nd.watch_dispatcher, timeout, local::wchc_atom::value)
+        .then(
+            [=](connection::watches_by_session& ws) {
+              stats->watches_by_session_list = std::move(ws);
+              done();
+            },
+            on_error);
+    return;
+  case four_letter_word::wchp:
+    self->request(nd.watch_dispatcher, timeout, local::wchp_atom::value)
+        .then(
+            [=](connection::watches_by_path& wp) {
+              stats->watches_by_path_list = std::move(wp);
+              done();
+            },
+            on_error);
+    return;
+  default:
+    done();
+    return;
+  }
 }
 
 void reset_server_stats(node& nd) {

@@ -14,6 +14,7 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/admin_http/histogram.hpp"
 #include "config/config.hpp"
 
 namespace zkd {
@@ -58,6 +59,12 @@ struct node_metrics {
   // Published by the txn_log shell.
   std::atomic<uint64_t> fsyncs{0};
   std::atomic<uint64_t> fsync_us_total{0};
+  metrics::latency_histogram fsync_time; // written by txn_log's thread
+  // Written by the connection actors, which all run on the I/O thread: per
+  // request type, arrival to reply; and the bytes of the client port.
+  metrics::request_metrics requests;
+  metrics::counter bytes_received;
+  metrics::counter bytes_sent;
 
   void record_latency(int64_t us) {
     total_latency_us += us;
@@ -96,6 +103,7 @@ struct node {
   caf::actor watch_dispatcher;
   caf::actor leader;
   caf::actor txn_log;
+  caf::actor admin_http; // when cluster.admin.enabled
   uint64_t session_secret[2] = {0, 0};
 };
 
