@@ -18,6 +18,9 @@
 
 #include "actors/peer/node.hpp"
 #include "actors/peer/peer_actor.hpp"
+#include "actors/tracer/logging.hpp"
+#include "actors/tracer/writer.hpp"
+#include "bin/tools/tools.hpp"
 #include "config/config.hpp"
 
 namespace {
@@ -27,6 +30,10 @@ constexpr const char* usage_text = R"(usage:
                                  (no FILE: a standalone node with defaults)
   zkd --zoo-cfg ZOO_CFG          run from an Apache ZooKeeper zoo.cfg
   zkd config convert ZOO_CFG     print the YAML equivalent of a zoo.cfg
+  zkd bench ...                  load generator (zkd bench --help)
+  zkd inspect log|snapshot ...   print and verify data files
+  zkd import --from-zookeeper ZK_DATA_DIR --to DATA_DIR
+  zkd trace render FILE...       render actor traces (mermaid, perfetto)
   zkd --help | --version
 )";
 
@@ -57,6 +64,8 @@ void setup_logging(const zkd::config::node_config& cfg) {
   logger->set_pattern("%Y-%m-%d %H:%M:%S.%e [%l] %v");
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(logger);
+  // Each actor kind logs through its own logger, at its log.levels level.
+  zkd::tracer::setup_kind_loggers(cfg.c.log, zkd::config::actor_kinds());
 }
 
 struct caf_config : caf::actor_system_config {
@@ -86,6 +95,7 @@ int run(const zkd::config::node_config& cfg) {
   auto started = zkd::start_node(sys, cfg);
   if (started.exit_code != 0) {
     spdlog::critical("{}", started.error);
+    zkd::tracer::stop();
     spdlog::shutdown();
     std::_Exit(started.exit_code);
   }
@@ -94,6 +104,8 @@ int run(const zkd::config::node_config& cfg) {
   spdlog::info("received signal {}, shutting down", sig);
   // Every acknowledged write is already on disk, and nothing unacknowledged
   // needs saving: leave without waiting for the actors to wind down.
+  // The trace writer's queue is the one thing worth draining.
+  zkd::tracer::stop();
   spdlog::shutdown();
   std::_Exit(0);
 }
@@ -105,6 +117,17 @@ int main(int argc, char** argv) {
   std::optional<std::string> config_file;
   std::optional<std::string> zoo_cfg;
   std::optional<uint64_t> id;
+  if (!args.empty()) {
+    std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (args[0] == "bench")
+      return zkd::tools::bench_main(rest);
+    if (args[0] == "inspect")
+      return zkd::tools::inspect_main(rest);
+    if (args[0] == "import")
+      return zkd::tools::import_main(rest);
+    if (args[0] == "trace")
+      return zkd::tools::trace_main(rest);
+  }
   if (args.size() >= 2 && args[0] == "config") {
     if (args[1] == "convert" && args.size() == 3) {
       auto z = take(zkd::config::parse_zoo_cfg(args[2]));

@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/connection/connection_actor.hpp"
+#include "actors/tracer/logging.hpp"
+#include "actors/tracer/tracer.hpp"
 #include "messages/local/local.hpp"
 
 namespace zkd {
@@ -19,6 +21,7 @@ struct listener_state {
   // Open connections per client address, for max_client_connections.
   std::unordered_map<std::string, uint32_t> per_ip;
   std::unordered_map<caf::actor_addr, std::string> ip_of;
+  std::shared_ptr<spdlog::logger> log = tracer::logger("client_listener");
   static inline const char* name = "client_listener";
 };
 
@@ -32,6 +35,9 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
     auto i = st.ip_of.find(dm.source);
     if (i == st.ip_of.end())
       return;
+    // CAF sends the down message; traced here, where it arrives.
+    ZKD_TRACE(connection, dm.source.id(), client_listener, self->id(), "down",
+              {"remote", i->second});
     if (--st.per_ip[i->second] == 0)
       st.per_ip.erase(i->second);
     st.ip_of.erase(i);
@@ -43,21 +49,29 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
         auto limit = st.nd->cfg.c.max_client_connections;
         if (limit > 0 && st.per_ip[ip] >= static_cast<uint32_t>(limit)) {
           // ZooKeeper logs and drops connections over maxClientCnxns.
-          spdlog::warn("too many connections from {} (max_client_connections "
+          st.log->warn("too many connections from {} (max_client_connections "
                        "{}), closing the new one",
                        ip, limit);
+          ZKD_TRACE(client_listener, self->id(), client, 0, "refused",
+                    {"remote", ip}, {"limit", limit});
           if (st.per_ip[ip] == 0)
             st.per_ip.erase(ip);
           self->close(msg.handle);
           return;
         }
-        auto conn = fork_connection(self, msg.handle, st.nd, st.next_conn_id++);
+        auto conn_id = st.next_conn_id++;
+        auto conn = fork_connection(self, msg.handle, st.nd, conn_id);
+        // The client is named after the connection that serves it.
+        ZKD_TRACE(client, conn.id(), client_listener, self->id(), "accept",
+                  {"remote", ip});
+        ZKD_TRACE(client_listener, self->id(), connection, conn.id(), "fork",
+                  {"remote", ip}, {"conn", conn_id});
         ++st.per_ip[ip];
         st.ip_of.emplace(conn.address(), ip);
         self->monitor(conn);
       },
       [=](const caf::io::acceptor_closed_msg&) {
-        spdlog::error("client port closed");
+        self->state.log->error("client port closed");
       },
   };
 }

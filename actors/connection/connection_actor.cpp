@@ -10,6 +10,7 @@
 
 #include "actors/connection/four_letter.hpp"
 #include "actors/connection/four_letter_actor.hpp"
+#include "actors/tracer/tracer.hpp"
 #include "messages/local/local.hpp"
 #include "messages/wire/jute.hpp"
 #include "messages/wire/protocol.hpp"
@@ -44,6 +45,13 @@ uint32_t read_be32(const char* p) {
 constexpr size_t max_outstanding = 1000;
 constexpr uint64_t max_unwritten_bytes = 1 << 20;
 
+// A request whose reply has not gone out yet: when it arrived, and its op
+// code for the per-op metrics.
+struct pending_reply {
+  int64_t at_us;
+  int32_t op;
+};
+
 struct conn_state {
   std::shared_ptr<node> nd;
   caf::io::connection_handle hdl;
@@ -62,7 +70,7 @@ struct conn_state {
   int64_t last_touch_us = 0;
   // Receive time of every request whose reply has not gone out yet, in order:
   // replies leave in request order, so the front is the next reply's.
-  std::deque<int64_t> sent_at_us;
+  std::deque<pending_reply> sent_at_us;
   connection_info info;
   static inline const char* name = "connection";
 };
@@ -87,9 +95,15 @@ void shutdown(conn_ptr self) {
   if (st.closing)
     return;
   st.closing = true;
-  if (st.established)
+  if (st.established) {
+    ZKD_TRACE(connection, self->id(), watch_dispatcher,
+              tracer::id_of(st.nd->watch_dispatcher), "detach",
+              {"session", tracer::hex{st.session}});
     self->send(st.nd->watch_dispatcher, local::detach_atom::value, st.session,
                caf::actor_cast<caf::actor>(self));
+  }
+  ZKD_TRACE(connection, self->id(), client, self->id(), "close",
+            {"session", tracer::hex{st.session}});
   st.nd->metrics.outstanding -= static_cast<int64_t>(st.sent_at_us.size());
   st.sent_at_us.clear();
   unregister(self);
@@ -99,6 +113,7 @@ void shutdown(conn_ptr self) {
 }
 
 void write_bytes(conn_ptr self, const std::vector<char>& bytes) {
+  self->state.nd->metrics.bytes_sent.add(bytes.size());
   auto& out = self->wr_buf(self->state.hdl);
   out.insert(out.end(), bytes.begin(), bytes.end());
 }
@@ -116,13 +131,19 @@ void account_replies(conn_ptr self, const std::vector<char>& bytes) {
     auto xid = static_cast<int32_t>(read_be32(frame + 4));
     auto zxid = static_cast<int64_t>((uint64_t{read_be32(frame + 8)} << 32) |
                                      read_be32(frame + 12));
+    auto err = static_cast<int32_t>(read_be32(frame + 16));
+    ZKD_TRACE(connection, self->id(), client, self->id(),
+              xid == wire::xid::notification ? "watch_event" : "reply",
+              {"session", tracer::hex{st.session}}, {"xid", xid},
+              {"zxid", tracer::hex{zxid}}, {"err", err});
     off += 4 + len;
     ++st.info.sent;
     ++st.nd->metrics.packets_sent;
     if (xid == wire::xid::notification || st.sent_at_us.empty())
       continue;
     st.info.last_zxid = zxid;
-    auto us = now - st.sent_at_us.front();
+    auto us = now - st.sent_at_us.front().at_us;
+    st.nd->metrics.requests.record(st.sent_at_us.front().op, us, err != 0);
     st.sent_at_us.pop_front();
     --st.nd->metrics.outstanding;
     st.nd->metrics.record_latency(us);
@@ -145,6 +166,9 @@ void maybe_touch(conn_ptr self) {
   if (now - st.last_touch_us < tick_us / 4)
     return;
   st.last_touch_us = now;
+  ZKD_TRACE(connection, self->id(), session_tracker,
+            tracer::id_of(st.nd->session_tracker), "touch",
+            {"session", tracer::hex{st.session}});
   self->send(st.nd->session_tracker, local::touch_atom::value, st.session);
 }
 
@@ -167,58 +191,14 @@ void four_letter(conn_ptr self, connection::four_letter_word w) {
   }
   auto stats =
       std::make_shared<connection::server_stats>(four_letter_snapshot(*st.nd));
-  auto timeout = std::chrono::seconds(5);
-  auto failed = [finish](caf::error&) {
-    finish("zkd: the server did not answer in time\n");
-  };
-  switch (w) {
-  case four_letter_word::dump:
-    self->request(st.nd->session_tracker, timeout, local::dump_atom::value)
-        .then(
-            [=](std::vector<std::pair<int64_t, std::vector<int64_t>>>&
-                    buckets) {
-              for (auto& [at, ids] : buckets)
-                stats->session_buckets.push_back({at, std::move(ids)});
-              self->request(self->state.nd->datatree, timeout,
-                            local::dump_atom::value)
-                  .then(
-                      [=](std::vector<
-                          std::pair<int64_t, std::vector<std::string>>>& eph) {
-                        stats->ephemerals = std::move(eph);
-                        finish(connection::answer(w, allowed, *stats));
-                      },
-                      failed);
-            },
-            failed);
-    return;
-  case four_letter_word::wchc:
-    self->request(st.nd->watch_dispatcher, timeout, local::wchc_atom::value)
-        .then(
-            [=](connection::watches_by_session& ws) {
-              stats->watches_by_session_list = std::move(ws);
-              finish(connection::answer(w, allowed, *stats));
-            },
-            failed);
-    return;
-  case four_letter_word::wchp:
-    self->request(st.nd->watch_dispatcher, timeout, local::wchp_atom::value)
-        .then(
-            [=](connection::watches_by_path& wp) {
-              stats->watches_by_path_list = std::move(wp);
-              finish(connection::answer(w, allowed, *stats));
-            },
-            failed);
-    return;
-  case four_letter_word::crst:
+  if (w == four_letter_word::crst)
     reset_connection_stats(*st.nd);
-    break;
-  case four_letter_word::srst:
+  else if (w == four_letter_word::srst)
     reset_server_stats(*st.nd);
-    break;
-  default:
-    break;
-  }
-  finish(connection::answer(w, allowed, *stats));
+  four_letter_gather(
+      self, *st.nd, w, stats,
+      [=] { finish(connection::answer(w, allowed, *stats)); },
+      [=] { finish("zkd: the server did not answer in time\n"); });
 }
 
 void reply_inline(conn_ptr self, int32_t xid, wire::err e) {
@@ -258,6 +238,8 @@ bool parse_frames(conn_ptr self) {
   auto max_frame = st.nd->cfg.c.max_frame_bytes;
   local::request_batch batch;
   batch.session = st.session;
+  // Every frame of this read arrived now.
+  auto now = mono_us();
   size_t off = 0;
   bool ok = true;
   while (st.buf.size() - off >= 4) {
@@ -305,6 +287,15 @@ bool parse_frames(conn_ptr self) {
       st.connect_seen = true;
       st.client_sends_read_only = cs.req.has_read_only;
       cs.remote = st.remote;
+      ZKD_TRACE(client, self->id(), connection, self->id(), "connect_request",
+                {"session", tracer::hex{cs.req.session_id}},
+                {"timeout_ms", cs.req.timeout},
+                {"last_zxid", tracer::hex{cs.req.last_zxid_seen}},
+                {"remote", st.remote});
+      ZKD_TRACE(connection, self->id(), session_tracker,
+                tracer::id_of(st.nd->session_tracker), "connect_session",
+                {"session", tracer::hex{cs.req.session_id}},
+                {"timeout_ms", cs.req.timeout});
       self->send(st.nd->session_tracker, std::move(cs));
       // Later frames wait until the session exists.
       break;
@@ -324,6 +315,15 @@ bool parse_frames(conn_ptr self) {
         ok = false;
         break;
       }
+      if (rq.hdr.type == wire::op::auth || rq.hdr.type == wire::op::sasl) {
+        // ZooKeeper decodes these itself in processPacket; the IOException
+        // closes the connection.
+        spdlog::info("connection {} (session 0x{:x}): malformed {} packet, "
+                     "closing",
+                     st.id, st.session, wire::op_name(rq.hdr.type));
+        ok = false;
+        break;
+      }
       // The header is readable but the body is not: ZooKeeper answers
       // ZMARSHALLINGERROR for that request and keeps the session. The reply
       // goes through the datatree like any other, so it stays in order.
@@ -332,13 +332,18 @@ bool parse_frames(conn_ptr self) {
                    st.id, st.session, rq.hdr.xid, rq.hdr.type);
       rq.body = std::monostate{};
       rq.hdr.type = local::undecodable_op;
-      st.sent_at_us.push_back(mono_us());
+      st.sent_at_us.push_back({now, rq.hdr.type});
       ++st.nd->metrics.outstanding;
       batch.requests.emplace_back(std::move(rq));
       continue;
     }
+    ZKD_TRACE(client, self->id(), connection, self->id(),
+              rq.hdr.type == wire::op::ping ? "ping" : "request",
+              {"session", tracer::hex{st.session}}, {"xid", rq.hdr.xid},
+              {"op", wire::op_name(rq.hdr.type)});
     if (rq.hdr.type == wire::op::ping) {
       reply_inline(self, wire::xid::ping, wire::err::ok);
+      st.nd->metrics.requests.record(wire::op::ping, 0, false);
       continue;
     }
     if (status == wire::decode_status::unknown_op) {
@@ -346,14 +351,14 @@ bool parse_frames(conn_ptr self) {
       // keeps the session.
       spdlog::info("connection {} (session 0x{:x}): unknown op code {}", st.id,
                    st.session, rq.hdr.type);
-      st.sent_at_us.push_back(mono_us());
+      st.sent_at_us.push_back({now, rq.hdr.type});
       ++st.nd->metrics.outstanding;
       batch.requests.emplace_back(std::move(rq));
       continue;
     }
     st.info.last_op = std::string{connection::last_operation_name(rq.hdr.type)};
     st.info.last_cxid = rq.hdr.xid;
-    st.sent_at_us.push_back(mono_us());
+    st.sent_at_us.push_back({now, rq.hdr.type});
     ++st.nd->metrics.outstanding;
     batch.requests.emplace_back(std::move(rq));
   }
@@ -363,6 +368,11 @@ bool parse_frames(conn_ptr self) {
   // stop reading its socket until it has taken most replies.
   update_throttle(self);
   if (!batch.requests.empty()) {
+    ZKD_TRACE(connection, self->id(), datatree, tracer::id_of(st.nd->datatree),
+              "request_batch", {"session", tracer::hex{st.session}},
+              {"n", batch.requests.size()},
+              {"xid", batch.requests.front().hdr.xid},
+              {"xid_last", batch.requests.back().hdr.xid});
     self->send(st.nd->datatree, std::move(batch));
     publish_info(self);
   }
@@ -396,6 +406,7 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         auto& st = self->state;
         if (st.closing || st.four_letter)
           return;
+        st.nd->metrics.bytes_received.add(msg.buf.size());
         st.buf.append(msg.buf.data(), msg.buf.size());
         if (!parse_frames(self)) {
           shutdown(self);
@@ -421,14 +432,27 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         publish_info(self);
         // Attach before sending anything else, so the dispatcher routes this
         // session's replies here.
+        ZKD_TRACE(connection, self->id(), watch_dispatcher,
+                  tracer::id_of(st.nd->watch_dispatcher), "attach",
+                  {"session", tracer::hex{ok.session}});
         self->send(st.nd->watch_dispatcher, local::attach_atom::value,
                    ok.session, caf::actor_cast<caf::actor>(self));
+        ZKD_TRACE(connection, self->id(), datatree,
+                  tracer::id_of(st.nd->datatree), "session_attached",
+                  {"session", tracer::hex{ok.session}});
+        // Auth ids are per connection: the datatree starts this session's
+        // over from our peer address before it sees our first request.
+        self->send(st.nd->datatree, local::session_attached{
+                                        ok.session, self->remote_addr(st.hdl)});
         wire::connect_response rsp;
         rsp.timeout = ok.timeout_ms;
         rsp.session_id = ok.session;
         rsp.passwd = ok.passwd;
         std::vector<char> out;
         wire::append_connect_response(out, rsp, st.client_sends_read_only);
+        ZKD_TRACE(connection, self->id(), client, self->id(),
+                  "connect_response", {"session", tracer::hex{ok.session}},
+                  {"timeout_ms", ok.timeout_ms});
         write_bytes(self, out);
         if (!parse_frames(self)) {
           shutdown(self);

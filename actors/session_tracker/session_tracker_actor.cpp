@@ -7,6 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/session_tracker/session_tracker.hpp"
+#include "actors/tracer/logging.hpp"
+#include "actors/tracer/tracer.hpp"
 #include "messages/local/local.hpp"
 #include "messages/wire/protocol.hpp"
 
@@ -31,6 +33,7 @@ struct tracker_state {
   std::unique_ptr<session_tracker::tracker> core;
   // Connections waiting for their createSession txn to commit.
   std::unordered_map<int64_t, caf::actor> creating;
+  std::shared_ptr<spdlog::logger> log = tracer::logger("session_tracker");
   static inline const char* name = "session_tracker";
 };
 
@@ -63,6 +66,10 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         if (cs.req.session_id == 0) {
           auto id = st.core->next_session_id();
           st.creating.emplace(id, conn);
+          ZKD_TRACE(session_tracker, self->id(), datatree,
+                    tracer::id_of(st.nd->datatree), "session_write",
+                    {"session", tracer::hex{id}}, {"op", "createSession"},
+                    {"timeout_ms", timeout});
           self->send(
               st.nd->datatree,
               local::session_write{id, wire::op::create_session, timeout});
@@ -73,13 +80,19 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         if (!st.core->contains(id) ||
             !st.core->check_password(id, cs.req.passwd) ||
             !st.core->touch(id, now)) {
+          ZKD_TRACE(session_tracker, self->id(), connection,
+                    tracer::id_of(conn), "session_refused",
+                    {"session", tracer::hex{id}});
           self->send(conn, local::session_refused{id});
           return;
         }
         // The reconnecting client may ask for a different timeout; ZooKeeper
         // renegotiates it.
         st.core->add(id, timeout, now);
-        spdlog::debug("session 0x{:x} resumed from {}", id, cs.remote);
+        st.log->debug("session 0x{:x} resumed from {}", id, cs.remote);
+        ZKD_TRACE(session_tracker, self->id(), connection, tracer::id_of(conn),
+                  "session_established", {"session", tracer::hex{id}},
+                  {"timeout_ms", timeout}, {"resumed", true});
         self->send(conn, local::session_established{id, timeout,
                                                     st.core->password(id)});
       },
@@ -91,6 +104,10 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         if (sa.opcode == wire::op::create_session) {
           st.core->add(sa.session, sa.timeout_ms, mono_ms());
           if (auto i = st.creating.find(sa.session); i != st.creating.end()) {
+            ZKD_TRACE(session_tracker, self->id(), connection,
+                      tracer::id_of(i->second), "session_established",
+                      {"session", tracer::hex{sa.session}},
+                      {"timeout_ms", sa.timeout_ms}, {"resumed", false});
             self->send(i->second, local::session_established{
                                       sa.session, sa.timeout_ms,
                                       st.core->password(sa.session)});
@@ -113,7 +130,11 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
       [=](local::tick_atom) {
         auto& st = self->state;
         for (auto id : st.core->expire(mono_ms())) {
-          spdlog::info("expiring session 0x{:x}: timeout exceeded", id);
+          st.log->info("expiring session 0x{:x}: timeout exceeded", id);
+          ZKD_TRACE(session_tracker, self->id(), datatree,
+                    tracer::id_of(st.nd->datatree), "session_write",
+                    {"session", tracer::hex{id}}, {"op", "closeSession"},
+                    {"reason", "expired"});
           self->send(st.nd->datatree,
                      local::session_write{id, wire::op::close_session, 0});
         }
