@@ -23,15 +23,15 @@ bool operator==(const server& x, const server& y) {
 
 bool operator==(const cluster& x, const cluster& y) {
   auto settings = [](const cluster& c) {
-    return std::tie(c.tick_ms, c.init_limit_ticks, c.sync_limit_ticks,
-                    c.min_session_timeout_ms, c.max_session_timeout_ms,
-                    c.max_client_connections, c.max_frame_bytes,
-                    c.four_letter_words, c.extended_types,
-                    c.container_check_interval_ms, c.fsync, c.snapshot_count,
-                    c.data_dir, c.data_log_dir, c.client.address, c.client.port,
-                    c.admin.enabled, c.admin.address, c.admin.port, c.log.level,
-                    c.log.file, c.log.levels, c.trace.file, c.trace.actors,
-                    c.super_digest, c.servers);
+    return std::tie(
+        c.tick_ms, c.init_limit_ticks, c.sync_limit_ticks,
+        c.min_session_timeout_ms, c.max_session_timeout_ms,
+        c.max_client_connections, c.max_frame_bytes, c.four_letter_words,
+        c.extended_types, c.container_check_interval_ms, c.fsync,
+        c.snapshot_count, c.snapshot_bytes, c.snapshot_retain, c.enforce_quota,
+        c.data_dir, c.data_log_dir, c.client.address, c.client.port,
+        c.admin.enabled, c.admin.address, c.admin.port, c.log.level, c.log.file,
+        c.log.levels, c.trace.file, c.trace.actors, c.super_digest, c.servers);
   };
   return settings(x) == settings(y);
 }

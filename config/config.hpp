@@ -85,6 +85,15 @@ struct cluster {
   int64_t container_check_interval_ms = 60000;
   bool fsync = true;
   int64_t snapshot_count = 100000; // txns between snapshots
+  // Log bytes between snapshots (ZooKeeper's snapSizeLimitInKb, 4 GiB by
+  // default); 0: only snapshot_count counts.
+  int64_t snapshot_bytes = int64_t{4} << 30;
+  // Snapshots kept when older ones are purged (autopurge.snapRetainCount);
+  // at least 3.
+  int32_t snapshot_retain = 3;
+  // zookeeper.enforceQuota: a write past a quota fails (QuotaExceeded)
+  // instead of only being logged.
+  bool enforce_quota = false;
   std::string data_dir = "./data";
   std::string data_log_dir; // "" = data_dir
   client_settings client;

@@ -293,6 +293,9 @@ const std::vector<std::string> top_keys = {
     "container_check_interval_ms",
     "fsync",
     "snapshot_count",
+    "snapshot_bytes",
+    "snapshot_retain",
+    "enforce_quota",
     "data_dir",
     "data_log_dir",
     "client",
@@ -389,6 +392,12 @@ void read_top(reader& r, const fields& top, cluster& c) {
   // ZooKeeper raises a snapCount below 2 to 2: half of it is randomized.
   r.read_int(top, "snapshot_count", 2, int32_max, c.snapshot_count,
              "a number of transactions from 2 up");
+  r.read_int(top, "snapshot_bytes", 0, int64_max, c.snapshot_bytes,
+             "a number of bytes (0 = no size limit)");
+  // ZooKeeper's PurgeTxnLog keeps at least 3 snapshots.
+  r.read_int(top, "snapshot_retain", 3, int32_max, c.snapshot_retain,
+             "a number of snapshots from 3 up");
+  r.read_bool(top, "enforce_quota", c.enforce_quota);
   r.read_string(top, "data_dir", c.data_dir, false);
   r.read_string(top, "data_log_dir", c.data_log_dir);
   if (r.read_string(top, "super_digest", c.super_digest) &&
@@ -751,6 +760,9 @@ std::string to_yaml(const cluster& c, std::string_view header) {
   o << "container_check_interval_ms: " << c.container_check_interval_ms << "\n";
   o << "fsync: " << boolean(c.fsync) << "\n";
   o << "snapshot_count: " << c.snapshot_count << "\n";
+  o << "snapshot_bytes: " << c.snapshot_bytes << "\n";
+  o << "snapshot_retain: " << c.snapshot_retain << "\n";
+  o << "enforce_quota: " << boolean(c.enforce_quota) << "\n";
   o << "data_dir: " << quote(c.data_dir) << "\n";
   o << "data_log_dir: " << quote(c.data_log_dir) << "\n";
   o << "client:\n";

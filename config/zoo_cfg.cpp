@@ -229,7 +229,6 @@ const std::map<std::string, kind>& unused_zookeeper_keys() {
       {"connectToLearnerMasterLimit", kind::integer},
       {"quorumListenOnAllIPs", kind::boolean},
       {"syncEnabled", kind::boolean},
-      {"autopurge.snapRetainCount", kind::integer},
       {"autopurge.purgeInterval", kind::integer},
       {"reconfigEnabled", kind::boolean},
       {"sslQuorum", kind::boolean},
@@ -964,6 +963,37 @@ result<zoo_cfg> converter::run(std::string_view text) {
       } else {
         c_.snapshot_count = *v;
       }
+    } else if (key == "autopurge.snapRetainCount") {
+      // QuorumPeerConfig: an integer, raised to 3 when smaller. ZooKeeper
+      // purges only when autopurge.purgeInterval is set (it is 0, off, by
+      // default); zkd purges after every snapshot, which is worth a line.
+      if (auto v = int_value(p)) {
+        c_.snapshot_retain = std::max<int32_t>(*v, 3);
+        warn(p.line, "autopurge.snapRetainCount " + value +
+                         (*v < 3 ? " is below 3, so 3 (as in ZooKeeper)" : "") +
+                         ": zkd keeps " + std::to_string(c_.snapshot_retain) +
+                         " snapshots and purges older snapshots and log "
+                         "after every snapshot, whatever "
+                         "autopurge.purgeInterval says");
+      }
+    } else if (key == "snapSizeLimitInKb") {
+      // zookeeper.snapSizeLimitInKb (Long.getLong: a bad number means the
+      // default); zero or less turns the size rule off.
+      auto v = java_parse_long(value);
+      if (!v)
+        warn(p.line, "snapSizeLimitInKb '" + value +
+                         "' is not a number: ZooKeeper uses 4194304, so "
+                         "does zkd");
+      else if (*v <= 0)
+        c_.snapshot_bytes = 0;
+      else
+        c_.snapshot_bytes = *v > INT64_MAX / 1024 ? INT64_MAX : *v * 1024;
+    } else if (key == "enforceQuota") {
+      // zookeeper.enforceQuota, read with Boolean.parseBoolean.
+      c_.enforce_quota = iequals(value, "true");
+      if (!c_.enforce_quota && !iequals(value, "false"))
+        warn(p.line, "enforceQuota '" + value +
+                         "' is not true, so it is false (as in ZooKeeper)");
     } else if (key == "forceSync") {
       // FileTxnLog: only "no" turns fsync off.
       c_.fsync = value != "no";

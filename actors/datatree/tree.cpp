@@ -120,7 +120,10 @@ struct tree::znode {
   int32_t num_children;
   uint32_t acl;  // index into the ACL cache
   uint32_t hash; // hash_path(path)
-  uint32_t path_len;
+  uint32_t path_len : 31;
+  // Visited by the running capture iff equal to tree::mark_ (a spare bit,
+  // so the header stays 104 bytes).
+  uint32_t mark : 1;
   int32_t data_len; // -1: null data
   znode* first_child;
   znode* next_sibling;
@@ -162,7 +165,14 @@ struct tree::znode {
   }
 
   static znode* make(std::string_view path, const wire::opt_bytes& data) {
-    auto dlen = data ? int64_t(data->size()) : -1;
+    return data ? make(path, data->data(), int64_t(data->size()))
+                : make(path, nullptr, -1);
+  }
+
+  // dlen -1: null data.
+  static znode* make(std::string_view path, const char* data, int64_t dlen) {
+    if (path.size() >= (size_t{1} << 31) || dlen > INT32_MAX)
+      throw std::bad_alloc{};
     void* mem = std::malloc(alloc_size(path.size(), dlen));
     if (mem == nullptr)
       throw std::bad_alloc{};
@@ -171,8 +181,8 @@ struct tree::znode {
     n->hash = hash_path(path);
     n->data_len = static_cast<int32_t>(dlen);
     std::memcpy(n->bytes(), path.data(), path.size());
-    if (data)
-      std::memcpy(n->bytes() + path.size(), data->data(), data->size());
+    if (dlen > 0)
+      std::memcpy(n->bytes() + path.size(), data, size_t(dlen));
     return n;
   }
 
@@ -183,6 +193,14 @@ struct tree::znode {
 };
 
 static_assert(sizeof(tree::znode) == 104, "znode header layout");
+
+// -- capture state ------------------------------------------------------------
+
+struct tree::capture_state {
+  capture_sink* sink = nullptr;
+  znode* next = nullptr; // the next znode in preorder; nullptr: done
+  int64_t zxid = 0;
+};
 
 // -- index: path -> znode -----------------------------------------------------
 
@@ -327,6 +345,7 @@ public:
     if (!free_.empty()) {
       idx = free_.back();
       free_.pop_back();
+      ++entries_[idx].generation;
     } else {
       idx = static_cast<uint32_t>(entries_.size());
       entries_.emplace_back();
@@ -354,6 +373,11 @@ public:
     return entries_[idx].acl;
   }
 
+  // Differs for two lists that ever occupied the same slot.
+  uint64_t key_of(uint32_t idx) const noexcept {
+    return (uint64_t{idx} << 32) | entries_[idx].generation;
+  }
+
   size_t size() const noexcept { return by_key_.size(); }
 
   // Reference counts must equal the uses counted by the caller (plus the
@@ -379,6 +403,7 @@ private:
   struct entry {
     std::vector<wire::acl> acl;
     uint64_t refs = 0;
+    uint32_t generation = 0; // bumped when a freed slot is reused
   };
 
   static std::string key(const std::vector<wire::acl>& acl) {
@@ -713,6 +738,7 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
     return wire::err::bad_arguments;
   if (find(path) != nullptr)
     return wire::err::node_exists;
+  touch(parent);
   digest_ -= node_digest(parent);
   if (parent_cversion == -1)
     parent_cversion = parent->cversion + 1;
@@ -723,6 +749,7 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
     parent->pzxid = zxid;
   }
   auto n = znode::make(path, data);
+  n->mark = mark_; // a capture running now must not see it
   n->czxid = zxid;
   n->mzxid = zxid;
   n->pzxid = zxid;
@@ -767,6 +794,13 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
   // rather than orphan them.
   if (n != nullptr && n->num_children > 0)
     return wire::err::not_empty;
+  touch(parent);
+  if (n != nullptr) {
+    touch(n);
+    // A capture about to visit `n` goes on after it (it has no children).
+    if (capture_ && capture_->next == n)
+      capture_->next = next_after_subtree(n);
+  }
   digest_ -= node_digest(parent);
   if (n != nullptr) {
     if (n->prev_sibling)
@@ -802,8 +836,14 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
 }
 
 tree::znode* tree::replace_data(znode* n, const wire::opt_bytes& data) {
+  return data ? replace_data(n, data->data(), int64_t(data->size()))
+              : replace_data(n, nullptr, -1);
+}
+
+tree::znode* tree::replace_data(znode* n, const char* data, int64_t new_len) {
+  if (new_len > INT32_MAX)
+    throw std::bad_alloc{};
   data_size_ -= n->data_length();
-  auto new_len = data ? int64_t(data->size()) : -1;
   if (std::max<int64_t>(new_len, 0) != n->data_length()) {
     auto old = reinterpret_cast<uintptr_t>(n);
     bool is_root = n == root_;
@@ -823,11 +863,13 @@ tree::znode* tree::replace_data(znode* n, const wire::opt_bytes& data) {
         find(parent_of(n->path()))->first_child = n;
       if (n->next_sibling)
         n->next_sibling->prev_sibling = n;
+      if (capture_ && reinterpret_cast<uintptr_t>(capture_->next) == old)
+        capture_->next = n;
     }
   }
   n->data_len = static_cast<int32_t>(new_len);
-  if (data)
-    std::memcpy(n->bytes() + n->path_len, data->data(), data->size());
+  if (new_len > 0)
+    std::memcpy(n->bytes() + n->path_len, data, size_t(new_len));
   data_size_ += n->data_length();
   return n;
 }
@@ -839,6 +881,7 @@ wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
   if (n == nullptr)
     return wire::err::no_node;
   int64_t old_len = n->data_length();
+  touch(n);
   digest_ -= node_digest(n);
   n = replace_data(n, data);
   n->mtime = time;
@@ -861,6 +904,7 @@ wire::err tree::set_acl(std::string_view path,
   auto n = find(path);
   if (n == nullptr)
     return wire::err::no_node;
+  touch(n);
   digest_ -= node_digest(n);
   auto idx = acls_->add(acl);
   acls_->release(n->acl);
@@ -1039,6 +1083,39 @@ std::optional<std::string> tree::quota_prefix(std::string_view path) const {
   return std::nullopt;
 }
 
+bool tree::quota_exceeded(std::string_view path, int64_t bytes_diff,
+                          int64_t count_diff) const {
+  auto prefix = quota_prefix(path);
+  if (!prefix)
+    return false;
+  auto node_stats = [&](std::string_view leaf)
+      -> std::optional<std::map<std::string, int64_t>> {
+    auto n = find(std::string{quota_root} + *prefix + "/" + std::string{leaf});
+    if (n == nullptr)
+      return std::nullopt;
+    return parse_stats(n->data_view());
+  };
+  auto limits = node_stats(limit_node);
+  if (!limits)
+    return false;
+  auto get = [](const std::map<std::string, int64_t>& m, const char* k) {
+    auto i = m.find(k);
+    return i == m.end() ? int64_t{-1} : i->second;
+  };
+  auto count_hard = get(*limits, "countHardLimit");
+  auto bytes_hard = get(*limits, "byteHardLimit");
+  bool check_count = count_diff != 0 && count_hard > -1;
+  bool check_bytes = bytes_diff != 0 && bytes_hard > -1;
+  if (!check_count && !check_bytes)
+    return false;
+  auto current = node_stats(stat_node);
+  if (!current)
+    return false;
+  if (check_count && get(*current, "count") + count_diff > count_hard)
+    return true;
+  return check_bytes && get(*current, "bytes") + bytes_diff > bytes_hard;
+}
+
 void tree::quota_update_stat(const std::string& prefix, int64_t bytes_diff,
                              int64_t count_diff) {
   auto n =
@@ -1054,6 +1131,7 @@ void tree::quota_update_stat(const std::string& prefix, int64_t bytes_diff,
   };
   (*stats)["count"] = get("count") + count_diff;
   (*stats)["bytes"] = get("bytes") + bytes_diff;
+  touch(n);
   digest_ -= node_digest(n);
   n = replace_data(n, format_stats(std::move(*stats)));
   digest_ += node_digest(n);
@@ -1077,6 +1155,7 @@ void tree::quota_recount(std::string_view real_path) {
         stack.push_back(g);
     }
   }
+  touch(stat);
   digest_ -= node_digest(stat);
   stat = replace_data(stat, "count=" + std::to_string(count) +
                                 ",bytes=" + std::to_string(bytes));
@@ -1163,6 +1242,7 @@ void tree::apply_one(const txn::header& h, int32_t type, const Body& b,
                 auto cv = x.parent_cversion == -1 ? parent->cversion + 1
                                                   : x.parent_cversion;
                 if (cv > parent->cversion) {
+                  touch(parent);
                   digest_ -= node_digest(parent);
                   parent->cversion = cv;
                   parent->pzxid = h.zxid;
@@ -1271,8 +1351,17 @@ apply_result tree::apply(const txn::record& r) {
 bool tree::restore_node(std::string_view path, const wire::opt_bytes& data,
                         const stat_persisted& stat,
                         const std::vector<wire::acl>& acl) {
+  return restore_node(path, data ? std::string_view{*data} : std::string_view{},
+                      !data, stat, acl, 0) >= 0;
+}
+
+int64_t tree::restore_node(std::string_view path, std::string_view data,
+                           bool null_data, const stat_persisted& stat,
+                           const std::vector<wire::acl>& acl,
+                           int64_t acl_hint) {
   if (!valid_path(path))
-    return false;
+    return -1;
+  auto dlen = null_data ? int64_t{-1} : int64_t(data.size());
   auto set_fields = [&](znode* n) {
     n->czxid = stat.czxid;
     n->mzxid = stat.mzxid;
@@ -1284,35 +1373,49 @@ bool tree::restore_node(std::string_view path, const wire::opt_bytes& data,
     n->pzxid = stat.pzxid;
     n->ephemeral_owner = stat.ephemeral_owner;
   };
-  if (auto n = find(path)) {
+  // A snapshot names one ACL list for many nodes: with the hint, a node costs
+  // a reference count instead of a cache lookup.
+  auto take_acl = [&]() -> uint32_t {
+    if (acl_hint > 0) {
+      auto idx = static_cast<uint32_t>(acl_hint - 1);
+#ifndef NDEBUG
+      TREE_REQUIRE(acls_->get(idx) == acl, "restore: ACL hint", path);
+#endif
+      acls_->add_ref(idx);
+      return idx;
+    }
+    return acls_->add(acl);
+  };
+  auto n = find(path);
+  if (n != nullptr) {
+    touch(n);
     digest_ -= node_digest(n);
     remove_ephemeral(n->ephemeral_owner, path);
-    n = replace_data(n, data);
+    n = replace_data(n, data.data(), dlen);
     set_fields(n);
-    auto idx = acls_->add(acl);
+    auto idx = take_acl();
     acls_->release(n->acl);
     n->acl = idx;
-    add_ephemeral(n->ephemeral_owner, path);
-    digest_ += node_digest(n);
-    return true;
+  } else {
+    auto parent = find(parent_of(path));
+    if (parent == nullptr)
+      return -1;
+    n = znode::make(path, data.data(), dlen);
+    n->mark = mark_;
+    set_fields(n);
+    n->acl = take_acl();
+    n->next_sibling = parent->first_child;
+    if (parent->first_child)
+      parent->first_child->prev_sibling = n;
+    parent->first_child = n;
+    ++parent->num_children;
+    index_->insert(n);
+    ++count_;
+    data_size_ += int64_t(path.size()) + n->data_length();
   }
-  auto parent = find(parent_of(path));
-  if (parent == nullptr)
-    return false;
-  auto n = znode::make(path, data);
-  set_fields(n);
-  n->acl = acls_->add(acl);
-  n->next_sibling = parent->first_child;
-  if (parent->first_child)
-    parent->first_child->prev_sibling = n;
-  parent->first_child = n;
-  ++parent->num_children;
-  index_->insert(n);
-  ++count_;
-  data_size_ += int64_t(path.size()) + n->data_length();
-  digest_ += node_digest(n);
   add_ephemeral(n->ephemeral_owner, path);
-  return true;
+  digest_ += node_digest(n);
+  return int64_t{n->acl} + 1;
 }
 
 void tree::restore_session(int64_t session, int32_t timeout_ms) {
@@ -1350,6 +1453,108 @@ void tree::finish_restore(int64_t last_zxid) {
       quotas_.insert(join_components(parts, parts.size()));
   }
   last_zxid_ = last_zxid;
+}
+
+// -- tree: capture ------------------------------------------------------------
+//
+// The walk is a preorder over the sibling lists, so parents come before their
+// children. Its cursor is one pointer, the next znode to visit, which stays
+// valid because the only changes to the links are: a create, which puts the
+// new child at the front of its parent's list (before any position the walk
+// can be at in that list, and marked visited, so skipped); a delete, which
+// moves a cursor on the deleted (childless) znode to its preorder successor;
+// and a reallocation (replace_data), which repoints the cursor. A znode that
+// exists when the capture begins is therefore either reached by the walk
+// unchanged, or handed out by touch() before its first change.
+
+bool tree::n_mark(const znode* n) noexcept {
+  return n->mark != 0;
+}
+
+void tree::capture_begin(capture_sink& sink) const {
+  if (capture_)
+    violated("capture_begin during a capture");
+  // Every znode carries the old mark: flipping it makes all of them
+  // unvisited at once.
+  mark_ = !mark_;
+  capture_ = std::make_unique<capture_state>();
+  capture_->sink = &sink;
+  capture_->next = root_;
+  capture_->zxid = last_zxid_;
+}
+
+int64_t tree::capture_zxid() const noexcept {
+  return capture_ ? capture_->zxid : 0;
+}
+
+void tree::capture_emit(znode* n) const {
+  captured_node c;
+  c.path = n->path();
+  c.data = n->data_view();
+  c.null_data = n->data_len < 0;
+  c.stat = n->stat();
+  c.acl_key = acls_->key_of(n->acl);
+  c.acl = &acls_->get(n->acl);
+  n->mark = mark_;
+  capture_->sink->node(c);
+}
+
+void tree::capture_early(znode* n) const {
+  // The unvisited ancestors have not changed since the capture began (their
+  // first change would have come through here), so their current state is
+  // the captured one; they go first to keep parents before children.
+  std::vector<znode*> chain{n};
+  for (auto p = n; p != root_;) {
+    p = find(parent_of(p->path()));
+    if (p == nullptr)
+      violated("capture: parent missing", n->path());
+    if (n_mark(p) == mark_)
+      break;
+    chain.push_back(p);
+  }
+  for (auto i = chain.rbegin(); i != chain.rend(); ++i)
+    capture_emit(*i);
+}
+
+tree::znode* tree::next_after_subtree(const znode* n) const {
+  while (n != root_) {
+    if (n->next_sibling != nullptr)
+      return n->next_sibling;
+    n = find(parent_of(n->path()));
+    if (n == nullptr)
+      violated("capture: parent missing");
+  }
+  return nullptr;
+}
+
+bool tree::capture_step(size_t max_nodes) const {
+  if (!capture_)
+    return true;
+  auto& c = *capture_;
+  for (size_t i = 0; i < max_nodes && c.next != nullptr; ++i) {
+    if (!c.sink->want_more())
+      break;
+    auto n = c.next;
+    if (n_mark(n) != mark_)
+      capture_emit(n);
+    // A visited znode's children may still be unvisited (it was handed out
+    // early); only znodes created during the capture have marked subtrees.
+    c.next = n->first_child != nullptr ? n->first_child : next_after_subtree(n);
+  }
+  if (c.next != nullptr)
+    return false;
+  capture_.reset();
+  return true;
+}
+
+void tree::capture_abandon() const {
+  if (!capture_)
+    return;
+  // Marks must all agree again before the next capture flips them.
+  for (auto n = capture_->next; n != nullptr;
+       n = n->first_child != nullptr ? n->first_child : next_after_subtree(n))
+    n->mark = mark_;
+  capture_.reset();
 }
 
 // -- tree: inspection ---------------------------------------------------------
@@ -1420,6 +1625,7 @@ void tree::check_invariants() const {
   std::set<std::string> ttls;
   index_->for_each([&](const znode* n) {
     auto path = n->path();
+    TREE_REQUIRE(capture_ || n_mark(n) == mark_, "capture marks agree", path);
     data_size += int64_t(path.size()) + n->data_length();
     digest += node_digest(n);
     TREE_REQUIRE(n->acl < acl_uses.size(), "acl index", path);

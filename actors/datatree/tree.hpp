@@ -137,6 +137,29 @@ struct node_view {
   const std::vector<wire::acl>* acl = nullptr;
 };
 
+// One znode as a capture (tree::capture_begin) hands it out: its state when
+// the capture began. The views are valid only during the call.
+struct captured_node {
+  std::string_view path;
+  std::string_view data; // empty when null_data
+  bool null_data = false;
+  stat_persisted stat;
+  // Equal keys mean equal ACL lists within one capture (a cache slot and its
+  // generation, so a slot freed and reused mid-capture gets a new key).
+  uint64_t acl_key = 0;
+  const std::vector<wire::acl>* acl = nullptr;
+};
+
+// Receives a capture's znodes, parents before their children, each once.
+class capture_sink {
+public:
+  virtual ~capture_sink() = default;
+  virtual void node(const captured_node& n) = 0;
+  // Asked between nodes of a capture_step: false ends the step early (the
+  // sink's buffer is full).
+  virtual bool want_more() const { return true; }
+};
+
 class tree {
 public:
   // A fresh tree: "/", "/zookeeper", "/zookeeper/quota", "/zookeeper/config"
@@ -199,6 +222,13 @@ public:
     return containers_;
   }
   const std::set<std::string>& ttls() const noexcept { return ttls_; }
+  // ZooKeeperServer.checkQuota with enforceQuota on: true if adding
+  // `count_diff` znodes and `bytes_diff` bytes at `path` takes the innermost
+  // quota above it (the path itself included) past a hard limit
+  // (countHardLimit / byteHardLimit in its zookeeper_limits node). Soft
+  // limits (count / bytes) only ever log in ZooKeeper, so they pass here.
+  bool quota_exceeded(std::string_view path, int64_t bytes_diff,
+                      int64_t count_diff) const;
   // Paths under quota (a zookeeper_limits node exists for them).
   const std::set<std::string>& quotas() const noexcept { return quotas_; }
 
@@ -239,6 +269,27 @@ public:
                      const stat_persisted& stat,
                      const std::vector<wire::acl>& acl)>& f) const;
 
+  // -- point-in-time capture (snapshots) --------------------------------------
+  // A copy-on-write walk (the snapshotter's design note explains it): after
+  // capture_begin, capture_step visits the znodes a few thousand at a time
+  // between applies, and any change to a znode the walk has not reached yet
+  // first hands the sink its old state (after its unreached ancestors). The
+  // sink thus sees exactly the tree as of capture_zxid(), whatever is
+  // applied meanwhile. Capturing changes nothing a reader can see, hence
+  // const; one capture at a time.
+
+  // Starts a capture of the tree as it is now. `sink` must outlive it.
+  void capture_begin(capture_sink& sink) const;
+  // Visits up to `max_nodes` more znodes; true when the capture is complete
+  // (it has then ended).
+  bool capture_step(size_t max_nodes) const;
+  // Ends a capture early; the sink hears nothing more. O(znodes not yet
+  // visited).
+  void capture_abandon() const;
+  bool capturing() const noexcept { return capture_ != nullptr; }
+  // last_zxid() when the running capture began.
+  int64_t capture_zxid() const noexcept;
+
   // -- snapshot restore (ZooKeeper's DataTree.deserialize) --------------------
   // Start from a fresh tree, restore every node in for_each order (parents
   // first) and every session, then finish_restore().
@@ -249,6 +300,12 @@ public:
   bool restore_node(std::string_view path, const wire::opt_bytes& data,
                     const stat_persisted& stat,
                     const std::vector<wire::acl>& acl);
+  // The same without copying the data first; `acl_hint` is a value returned
+  // by an earlier call for the same ACL list (0: none), which skips the ACL
+  // cache lookup. Returns the hint for this node's ACL, or -1 on failure.
+  int64_t restore_node(std::string_view path, std::string_view data,
+                       bool null_data, const stat_persisted& stat,
+                       const std::vector<wire::acl>& acl, int64_t acl_hint);
   void restore_session(int64_t session, int32_t timeout_ms);
   // Rebuilds the quota tracking as ZooKeeper does after loading a snapshot
   // (setupQuota: every zookeeper_limits leaf marks its path and its stats
@@ -264,6 +321,7 @@ public:
 private:
   class acl_cache;
   class index;
+  struct capture_state;
 
   // DataTree.createNode / deleteNode / setData / setACL.
   wire::err create_node(std::string_view path, const wire::opt_bytes& data,
@@ -288,6 +346,19 @@ private:
                  apply_result& out, op_result* op);
 
   znode* find(std::string_view path) const;
+  // Must run before any stored field of `n` changes or `n` is unlinked:
+  // during a capture that has not reached `n`, hands its current state (and
+  // that of its unreached ancestors) to the sink first.
+  void touch(znode* n) const {
+    if (capture_ && n_mark(n) != mark_)
+      capture_early(n);
+  }
+  static bool n_mark(const znode* n) noexcept;
+  void capture_early(znode* n) const;
+  void capture_emit(znode* n) const;
+  // The znode after `n` in preorder, skipping n's subtree.
+  znode* next_after_subtree(const znode* n) const;
+
   // The node at `path` if `who` holds `perm` on it; else nullptr with NoNode
   // or NoAuth in `e` (ZooKeeper checks existence first).
   znode* permitted(std::string_view path, int32_t perm, const auth_ids& who,
@@ -295,6 +366,7 @@ private:
   // Replaces a node's data, moving it if its allocation must grow or
   // shrink; returns where it is now. Keeps data_size_, not the digest.
   znode* replace_data(znode* n, const wire::opt_bytes& data);
+  znode* replace_data(znode* n, const char* data, int64_t len); // -1: null
   std::optional<std::string> quota_prefix(std::string_view path) const;
   void quota_update_stat(const std::string& prefix, int64_t bytes_diff,
                          int64_t count_diff);
@@ -322,6 +394,11 @@ private:
   std::set<std::string> ttls_;
   // Paths with a quota (ZooKeeper's pTrie), normalized "/a/b".
   std::set<std::string> quotas_;
+  // A znode whose mark differs from mark_ has not been visited by the
+  // running capture; outside a capture every mark equals mark_, and a
+  // capture starts by flipping it.
+  mutable bool mark_ = false;
+  mutable std::unique_ptr<capture_state> capture_;
 };
 
 // The Stat a client sees for a stored stat (DataNode.copyStat).

@@ -7,12 +7,16 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/admin_http/admin_http_actor.hpp"
 #include "actors/client_listener/client_listener_actor.hpp"
 #include "actors/datatree/datatree_actor.hpp"
 #include "actors/leader/leader_actor.hpp"
 #include "actors/peer/data_dir.hpp"
 #include "actors/peer/node.hpp"
 #include "actors/session_tracker/session_tracker_actor.hpp"
+#include "actors/snapshotter/recovery.hpp"
+#include "actors/snapshotter/snapshotter_messages.hpp"
+#include "actors/tracer/writer.hpp"
 #include "actors/txn_log/txn_log.hpp"
 #include "actors/txn_log/txn_log_actor.hpp"
 #include "actors/watch_dispatcher/watch_dispatcher_actor.hpp"
@@ -77,37 +81,31 @@ start_result start_node(caf::actor_system& sys, config::node_config cfg) {
     res.error = err;
     return res;
   }
-  // Recovery: replay every record of the log into a fresh tree. A torn tail
-  // (a crash mid-append) is cut off; anything else that does not check out
-  // stops the node rather than serving silently lost data.
-  auto tree = std::make_unique<datatree::tree>();
-  auto t0 = std::chrono::steady_clock::now();
-  size_t replayed = 0;
-  std::string decode_error;
-  auto scan =
-      txn_log::scan(log_dir, 0, [&](int64_t zxid, std::string_view payload) {
-        txn::record r;
-        if (!txn::decode(payload, r)) {
-          decode_error = "log record 0x" + fmt::format("{:x}", zxid) +
-                         " does not decode as a txn";
-          return false;
-        }
-        tree->apply(r);
-        ++replayed;
-        return true;
-      });
-  if (!decode_error.empty() || !scan.ok()) {
-    res.exit_code = 3;
-    res.error = !decode_error.empty() ? decode_error : scan.message;
+  if (auto err = tracer::start(nd->cfg.id, nd->cfg.c.trace.file,
+                               nd->cfg.c.trace.actors);
+      !err.empty()) {
+    res.exit_code = 1;
+    res.error = err;
     return res;
   }
-  if (scan.status == txn_log::scan_status::torn_tail)
-    spdlog::warn("{}", scan.message);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                std::chrono::steady_clock::now() - t0)
-                .count();
+  // Recovery: the newest snapshot, then the log after it. A torn log tail
+  // (a crash mid-append) is cut off; anything else that does not check out
+  // stops the node rather than serving silently lost data (recovery.hpp).
+  auto rec = snapshotter::recover(dir, log_dir);
+  for (auto& w : rec.warnings)
+    spdlog::warn("{}", w);
+  if (rec.exit_code != 0) {
+    res.exit_code = rec.exit_code;
+    res.error = rec.error;
+    return res;
+  }
+  auto tree = std::move(rec.t);
+  if (!rec.snapshot.empty())
+    spdlog::info("loaded snapshot {} ({} znodes) in {} ms", rec.snapshot,
+                 rec.snapshot_nodes, rec.load_ms);
   spdlog::info("recovered {} txns up to zxid 0x{:x} in {} ms ({} znodes)",
-               replayed, tree->last_zxid(), ms, tree->node_count());
+               rec.replayed, tree->last_zxid(), rec.load_ms + rec.replay_ms,
+               tree->node_count());
   int64_t epoch = 0;
   if (auto err = next_epoch(dir, tree->last_zxid(), epoch); !err.empty()) {
     res.exit_code = 1;
@@ -123,6 +121,7 @@ start_result start_node(caf::actor_system& sys, config::node_config cfg) {
   auto observer = [nd](const txn_log::sync_report& r) {
     ++nd->metrics.fsyncs;
     nd->metrics.fsync_us_total += static_cast<uint64_t>(r.duration_us);
+    nd->metrics.fsync_time.record(r.duration_us);
   };
   auto log = txn_log::spawn_txn_log(sys, log_dir, log_opts, observer);
   if (!log) {
@@ -145,7 +144,11 @@ start_result start_node(caf::actor_system& sys, config::node_config cfg) {
   nd->session_tracker = spawn_session_tracker(sys, nd, std::move(sessions));
   // Standalone: a quorum of one, so the peer leads at once.
   nd->leader = spawn_leader(sys, nd, 1);
+  ZKD_TRACE(peer, 0, datatree, tracer::id_of(nd->datatree), "lead",
+            {"epoch", epoch});
   caf::anon_send(nd->datatree, local::lead_atom::value, epoch);
+  caf::anon_send(nd->datatree,
+                 snapshotter::snap_replayed{rec.replayed, rec.replayed_bytes});
   auto listener = spawn_client_listener(sys, nd);
   if (!listener) {
     res.exit_code = 1;
@@ -153,6 +156,19 @@ start_result start_node(caf::actor_system& sys, config::node_config cfg) {
                 std::to_string(nd->cfg.self.client_port) + ": " +
                 sys.render(listener.error());
     return res;
+  }
+  if (nd->cfg.c.admin.enabled) {
+    auto admin = spawn_admin_http(sys, nd);
+    if (!admin) {
+      res.exit_code = 1;
+      res.error = "cannot listen on admin " + nd->cfg.c.admin.address + ":" +
+                  std::to_string(nd->cfg.self.admin_port) + ": " +
+                  sys.render(admin.error());
+      return res;
+    }
+    nd->admin_http = *admin;
+    spdlog::info("admin endpoint on http://{}:{}/commands and /metrics",
+                 nd->cfg.c.admin.address, nd->cfg.self.admin_port);
   }
   spdlog::info("zkd node {} serving on {}:{} (epoch {}, mode {})", nd->cfg.id,
                nd->cfg.self.client_address, nd->cfg.self.client_port, epoch,

@@ -323,6 +323,7 @@ struct scan_params {
   // records after it are left unread.
   int64_t until_zxid = INT64_MAX;
   const scan_callback* callback = nullptr;
+  const positioned_callback* positioned = nullptr; // instead of callback
 };
 
 // Parses one segment. Records are checked in order; at the first one that
@@ -500,9 +501,16 @@ segment_scan scan_segment(int fd, const segment_info& seg,
     prev = zxid;
     off += record_header_bytes + len;
     res.end_offset = off;
-    if (p.callback != nullptr && zxid >= p.from_zxid) {
+    if ((p.callback != nullptr || p.positioned != nullptr) &&
+        zxid >= p.from_zxid) {
       ++res.delivered;
-      if (!(*p.callback)(zxid, payload)) {
+      bool go_on =
+          p.callback != nullptr
+              ? (*p.callback)(zxid, payload)
+              : (*p.positioned)(
+                    zxid, payload,
+                    record_position{seg.path, off - record_header_bytes - len});
+      if (!go_on) {
         res.stopped = true;
         return res;
       }
@@ -570,8 +578,12 @@ std::vector<segment_info> list_segments(const std::string& dir,
   return out;
 }
 
-scan_result scan(const std::string& dir, int64_t from_zxid,
-                 const scan_callback& callback, int64_t until_zxid) {
+namespace {
+
+scan_result scan_dir(const std::string& dir, int64_t from_zxid,
+                     const scan_callback* callback,
+                     const positioned_callback* positioned,
+                     int64_t until_zxid) {
   scan_result res;
   std::optional<log_error> err;
   auto segs = list_segments(dir, &err);
@@ -604,7 +616,8 @@ scan_result scan(const std::string& dir, int64_t from_zxid,
     p.prev_zxid = prev;
     p.from_zxid = from_zxid;
     p.until_zxid = until_zxid;
-    p.callback = &callback;
+    p.callback = callback;
+    p.positioned = positioned;
     auto s = scan_segment(fd, seg, p);
     ::close(fd);
     res.delivered += s.delivered;
@@ -627,6 +640,55 @@ scan_result scan(const std::string& dir, int64_t from_zxid,
     if (s.records > 0 && s.last_zxid >= until_zxid)
       return res;
   }
+  return res;
+}
+
+} // namespace
+
+scan_result scan(const std::string& dir, int64_t from_zxid,
+                 const scan_callback& callback, int64_t until_zxid) {
+  return scan_dir(dir, from_zxid, &callback, nullptr, until_zxid);
+}
+
+scan_result scan_positioned(const std::string& dir, int64_t from_zxid,
+                            const positioned_callback& callback,
+                            int64_t until_zxid) {
+  return scan_dir(dir, from_zxid, nullptr, &callback, until_zxid);
+}
+
+scan_result scan_file(const std::string& path,
+                      const positioned_callback& callback) {
+  scan_result res;
+  res.file = path;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    res.status = scan_status::io_error;
+    res.sys_errno = errno;
+    res.message = "cannot open " + path + ": " + std::strerror(errno);
+    return res;
+  }
+  segment_info seg{path, 0};
+  auto slash = path.find_last_of('/');
+  auto name = slash == std::string::npos ? path : path.substr(slash + 1);
+  if (!parse_segment_name(name, seg.first_zxid)) {
+    // Checked against itself; the header's other fields still are checked.
+    char head[file_header_bytes];
+    if (pread_full(fd, head, sizeof(head), 0) ==
+        static_cast<ssize_t>(sizeof(head)))
+      seg.first_zxid = static_cast<int64_t>(get_u64(head + 8));
+  }
+  scan_params p;
+  p.is_last = true;
+  p.positioned = &callback;
+  auto s = scan_segment(fd, seg, p);
+  ::close(fd);
+  res.status = s.status;
+  res.message = std::move(s.message);
+  res.offset = s.bad_offset;
+  res.sys_errno = s.sys_errno;
+  res.last_zxid = s.last_zxid;
+  res.delivered = s.delivered;
+  res.stopped = s.stopped;
   return res;
 }
 
@@ -890,6 +952,25 @@ std::optional<log_error> log_writer::sync() {
     ++stats_.fsyncs;
   }
   durable_zxid_ = last_zxid_;
+  return std::nullopt;
+}
+
+std::optional<log_error> log_writer::roll() {
+  if (auto e = sync())
+    return e;
+  if (fd_ < 0 || seg_records_ == 0)
+    return std::nullopt;
+  // The preallocated zeros after the last record are not needed by a segment
+  // that is complete; a crash before the cut leaves them, which is fine.
+  if (::ftruncate(fd_, static_cast<off_t>(file_offset_)) != 0)
+    return fail(
+        sys_error("cannot truncate " + at(seg_path_, file_offset_), errno));
+  if (opts_.fsync) {
+    if (int rc = datasync(fd_))
+      return fail(sys_error("fdatasync of " + seg_path_, rc));
+    ++stats_.fsyncs;
+  }
+  close_segment();
   return std::nullopt;
 }
 

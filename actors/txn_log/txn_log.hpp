@@ -119,6 +119,27 @@ using scan_callback =
 scan_result scan(const std::string& dir, int64_t from_zxid,
                  const scan_callback& callback, int64_t until_zxid = INT64_MAX);
 
+// Where a record lies: its segment file and the byte offset of its header.
+struct record_position {
+  const std::string& file;
+  uint64_t offset;
+};
+
+// As scan(), telling the callback where each record is (for messages that
+// must name the file and offset of a record the caller rejects).
+using positioned_callback = std::function<bool(
+    int64_t zxid, std::string_view payload, const record_position& where)>;
+
+scan_result scan_positioned(const std::string& dir, int64_t from_zxid,
+                            const positioned_callback& callback,
+                            int64_t until_zxid = INT64_MAX);
+
+// Reads one segment file on its own (`zkd inspect log FILE`), checked as if
+// it were the newest of its log: a bad last record is a torn tail. A file
+// not named log.<16 hex> takes its first zxid from its header.
+scan_result scan_file(const std::string& path,
+                      const positioned_callback& callback);
+
 // ---- writing ---------------------------------------------------------------
 
 enum class prealloc {
@@ -171,6 +192,12 @@ public:
   // Writes everything buffered with one write and makes it durable with one
   // fdatasync. On success durable_zxid() == last_zxid().
   [[nodiscard]] std::optional<log_error> sync();
+
+  // Syncs what is buffered and closes the current segment, cut to its last
+  // record (no preallocated tail), so that the next append starts a new one
+  // (ZooKeeper's rollLog when a snapshot starts: old segments then end at
+  // snapshot boundaries and can be purged whole). No-op on an empty segment.
+  [[nodiscard]] std::optional<log_error> roll();
 
   // Removes every record with a zxid above `zxid` (ZAB TRUNC). Buffered
   // records are synced first. Durable on return.

@@ -8,6 +8,8 @@
 #include <caf/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/tracer/logging.hpp"
+#include "actors/tracer/tracer.hpp"
 #include "actors/txn_log/txn_log_messages.hpp"
 
 namespace zkd::txn_log {
@@ -26,21 +28,38 @@ struct log_state {
   sync_observer observer;
   uint64_t unsynced_records = 0;    // appended since the last flush
   uint64_t bytes_at_last_flush = 0; // writer's bytes_written then
+  std::shared_ptr<spdlog::logger> log = tracer::logger("txn_log");
   static inline const char* name = "txn_log";
 };
 
 using log_actor = caf::stateful_actor<log_state>;
 
+// An appender in a trace line. Appenders are the leader today and a
+// follower's own log writer later: the kind comes from the actor's name.
+tracer::actor_ref appender_ref(const caf::strong_actor_ptr& who) {
+  tracer::actor_ref ref{tracer::kind::leader, 0, 0};
+  if (!who)
+    return ref;
+  ref.id = who->id();
+  if (auto* a = dynamic_cast<caf::monitorable_actor*>(who->get()))
+    if (auto k = tracer::kind_from_name(a->name()))
+      ref.k = *k;
+  return ref;
+}
+
 // Tells everyone waiting that their records will never be durable, then
 // stops with an error so that monitors (the peer) see why.
 void die(log_actor* self, const log_error& err,
          const caf::strong_actor_ptr& also) {
-  spdlog::critical("txn_log: {}; no further writes are acknowledged",
-                   err.message);
   auto& st = self->state;
+  st.log->critical("txn_log: {}; no further writes are acknowledged",
+                   err.message);
   auto notify = [&](const caf::strong_actor_ptr& who) {
-    if (who)
-      self->send(caf::actor_cast<caf::actor>(who), log_failed{err.message});
+    if (!who)
+      return;
+    ZKD_TRACE_REFS((tracer::actor_ref{tracer::kind::txn_log, self->id(), 0}),
+                   appender_ref(who), "log_failed", {"what", err.message});
+    self->send(caf::actor_cast<caf::actor>(who), log_failed{err.message});
   };
   bool also_done = !also;
   for (auto& a : st.pending) {
@@ -89,6 +108,8 @@ caf::behavior txn_log_actor(log_actor* self, std::shared_ptr<log_writer> writer,
         }
         if (!st.flush_scheduled) {
           st.flush_scheduled = true;
+          ZKD_TRACE(txn_log, self->id(), txn_log, self->id(), "log_flush",
+                    {"zxid", tracer::hex{top}});
           self->send(self, log_flush_atom::value);
         }
       },
@@ -110,14 +131,26 @@ caf::behavior txn_log_actor(log_actor* self, std::shared_ptr<log_writer> writer,
         st.unsynced_records = 0;
         st.bytes_at_last_flush = written;
         if (us > slow_sync_warn_us)
-          spdlog::warn("txn_log: writing and syncing {} records ({} bytes) "
+          st.log->warn("txn_log: writing and syncing {} records ({} bytes) "
                        "took {} ms; every write waits for this",
                        rep.records, rep.bytes, us / 1000);
         if (st.observer)
           st.observer(rep);
-        for (auto& a : st.pending)
+        for (auto& a : st.pending) {
+          ZKD_TRACE_REFS(
+              (tracer::actor_ref{tracer::kind::txn_log, self->id(), 0}),
+              appender_ref(a.who), "log_durable", {"zxid", tracer::hex{a.zxid}},
+              {"records", rep.records}, {"bytes", rep.bytes},
+              {"sync_us", rep.duration_us});
           self->send(caf::actor_cast<caf::actor>(a.who), log_durable{a.zxid});
+        }
         st.pending.clear();
+      },
+      [=](log_roll_atom) {
+        // Appends already in the mailbox were handled before this; roll()
+        // syncs them, and the pending flush still acknowledges them.
+        if (auto err = self->state.writer->roll())
+          die(self, *err, nullptr);
       },
       [=](log_stats_atom) {
         auto& w = *self->state.writer;
@@ -134,14 +167,15 @@ caf::expected<caf::actor> spawn_txn_log(caf::actor_system& sys,
                                         const std::string& dir,
                                         const writer_options& opts,
                                         sync_observer observer) {
+  auto log = tracer::logger("txn_log");
   auto writer = std::make_shared<log_writer>();
   if (auto err = writer->open(dir, opts))
     return caf::make_error(caf::sec::runtime_error, err->message);
   if (!writer->recovery_warning().empty())
-    spdlog::warn("txn_log: {}", writer->recovery_warning());
+    log->warn("txn_log: {}", writer->recovery_warning());
   if (!opts.fsync)
-    spdlog::warn("txn_log: fsync is off; acknowledged writes are not durable");
-  spdlog::info("txn_log: {} opened, last zxid {:#x}", dir, writer->last_zxid());
+    log->warn("txn_log: fsync is off; acknowledged writes are not durable");
+  log->info("txn_log: {} opened, last zxid {:#x}", dir, writer->last_zxid());
   return spawn_txn_log_actor(sys, std::move(writer), true, std::move(observer));
 }
 

@@ -74,6 +74,12 @@ typename Inspector::result_type inspect(Inspector& f, log_stats& x) {
 // Request: replies with log_stats.
 using log_stats_atom = caf::atom_constant<caf::atom("logstats")>;
 
+// Closes the current segment once everything before this message is on
+// disk; the next append starts a new segment (log_writer::roll). Sent when a
+// snapshot starts, so segments end near snapshot boundaries and purge can
+// delete them whole.
+using log_roll_atom = caf::atom_constant<caf::atom("logroll")>;
+
 // The actor's message to itself: queued behind every append already in the
 // mailbox, so one fdatasync covers all of them (group commit).
 using log_flush_atom = caf::atom_constant<caf::atom("logflush")>;

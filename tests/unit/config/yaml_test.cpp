@@ -497,6 +497,9 @@ TEST_CASE("to_yaml round-trips through parse_yaml") {
     c.container_check_interval_ms = 5;
     c.fsync = false;
     c.snapshot_count = 77;
+    c.snapshot_bytes = 12345;
+    c.snapshot_retain = 5;
+    c.enforce_quota = true;
     c.data_dir = "/data dir/with \"quotes\" and: colon";
     c.data_log_dir = "yes"; // a word YAML would read as a boolean
     c.log.file = "1e5";     // and one it would read as a number

@@ -1,0 +1,42 @@
+#include "actors/snapshotter/trigger.hpp"
+
+#include <algorithm>
+
+namespace zkd::snapshotter {
+
+namespace {
+
+// Uniform in [0, n), 0 for n == 0.
+uint64_t draw(std::mt19937_64& rng, uint64_t n) {
+  if (n == 0)
+    return 0;
+  return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng);
+}
+
+} // namespace
+
+snapshot_trigger::snapshot_trigger(int64_t count, int64_t bytes, uint64_t seed)
+    : count_(static_cast<uint64_t>(std::max<int64_t>(count, 2))),
+      bytes_limit_cfg_(static_cast<uint64_t>(std::max<int64_t>(bytes, 0))),
+      rng_(seed) {
+  restart();
+}
+
+void snapshot_trigger::restart() {
+  records_ = 0;
+  bytes_ = 0;
+  record_limit_ = count_ / 2 + draw(rng_, count_ / 2);
+  byte_limit_ = bytes_limit_cfg_ == 0
+                    ? 0
+                    : bytes_limit_cfg_ / 2 + draw(rng_, bytes_limit_cfg_ / 2);
+}
+
+bool snapshot_trigger::logged(uint64_t records, uint64_t bytes) {
+  records_ += records;
+  bytes_ += bytes;
+  // ZooKeeper: logCount > snapCount/2 + randRoll, logSize > snapSize/2 +
+  // randSize.
+  return records_ > record_limit_ || (byte_limit_ != 0 && bytes_ > byte_limit_);
+}
+
+} // namespace zkd::snapshotter
