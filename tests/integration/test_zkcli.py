@@ -157,3 +157,85 @@ def test_deleteall(zkd, zookeeper):
         pytest.xfail("zkd does not support multi yet (deleteall needs it)")
     lines, _ = compare(zkd, zookeeper, DELETEALL_SCRIPT)
     assert lines.count("[zookeeper]") == 2
+
+
+# Every command of zkCli's help list that applies to one node, in one script
+# each (a failing command does not end zkCli's stdin loop).
+FULL_SCRIPT = """\
+version
+create /full top
+create -c /full/container
+create /full/container/kid x
+create -t 10000 /full/ttl x
+create -e /full/eph e
+create -e -s /full/eph- es
+getEphemerals
+getEphemerals /full/eph
+getEphemerals /nothing
+getAllChildrenNumber /full
+getAllChildrenNumber /
+getAllChildrenNumber /nonexistent
+ls -R /full
+ls -w /full
+create /full/trigger
+ls -s -w /full/container
+get -s -w /full/container/kid
+removewatches /full/container -c
+removewatches /full/container/kid -d
+removewatches /full/container/kid -d
+removewatches /nonexistent -a
+addWatch /full
+addWatch -m PERSISTENT_RECURSIVE /full/container
+set /full/container/kid y
+create /full/container/kid2
+delete /full/container/kid2
+addWatch -m BOGUS /full
+sync /full
+sync /nonexistent
+whoami
+addauth digest alice:secret
+whoami
+create /full/private data digest:alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=:cdrwa
+getAcl /full/private
+getAcl -s /full/private
+setAcl /full/private world:anyone:r
+getAcl /full/private
+setAcl -v 5 /full/private world:anyone:r
+setAcl /full/private bogus:x:r
+create /full/r
+create /full/r/a
+create /full/r/a/b
+setAcl -R /full/r world:anyone:cdr
+getAcl /full/r/a/b
+getAcl /nonexistent
+setquota -n 3 /full/r
+listquota /full/r
+create /full/r/c
+create /full/r/d
+listquota /full/r
+setquota -b 10 /full/r
+setquota -N 10 -B 100 /full
+delquota -n /full/r
+listquota /full/r
+delquota /full/r
+listquota /full/r
+delquota /nonexistent
+listquota /nonexistent
+stat /zookeeper/quota/full/r
+quit
+"""
+
+
+def test_every_single_node_command(zkd, zookeeper):
+    lines, events = compare(zkd, zookeeper, FULL_SCRIPT)
+    # The reference run exercised what the script is about.
+    assert any(l.startswith("ZooKeeper CLI version:") for l in lines), lines
+    assert lines.count("[/full/eph, /full/eph-0000000002]") == 2, lines
+    assert "digest: alice" in lines
+    assert "'digest,'alice:aYXlLOpEooaV1cRAvUL1fp9Qt7E=" in lines
+    assert "KeeperErrorCode = No such watcher for /nonexistent" in lines
+    assert any(l.startswith("Output stat for /full/r count=5") for l in lines), lines
+    # The persistent recursive watch saw changes below it; the removed watches
+    # said so.
+    assert any("NodeCreated path:/full/container/kid2" in e for e in events), events
+    assert any("DataWatchRemoved path:/full/container/kid" in e for e in events), events
