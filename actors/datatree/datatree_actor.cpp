@@ -236,6 +236,7 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
       },
       [=](local::session_attached& a) {
         self->state.sm->attach(a.session, a.remote_addr);
+        flush(self);
       },
       [=](local::session_write& w) {
         auto e = self->state.sm->session_write(w, wall_ms());

@@ -205,6 +205,8 @@ applied apply_committed(tree& t, const txn::record& r, int32_t opcode,
     item.session = session;
     item.type = static_cast<int32_t>(tr.type);
     item.path = std::move(tr.path);
+    if (tr.acl)
+      item.acl = *tr.acl;
     out.triggers.emplace_back(std::move(item));
   }
   if (xid == nullptr)

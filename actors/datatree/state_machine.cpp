@@ -265,6 +265,15 @@ void state_machine::attach(int64_t session, std::string_view remote_addr) {
   if (!a.ip.empty())
     a.ids.add(wire::id{"ip", a.ip});
   a.snapshot = std::make_shared<const auth_ids>(a.ids.ids());
+  emit_auth(session, *a.snapshot);
+}
+
+void state_machine::emit_auth(int64_t session, const auth_ids& ids) {
+  local::dispatch_item item;
+  item.kind = local::dispatch_item::session_auth;
+  item.session = session;
+  item.ids = ids;
+  out_.dispatch.items.emplace_back(std::move(item));
 }
 
 const auth_ids& state_machine::auth_of(int64_t session) const {
@@ -296,8 +305,10 @@ void state_machine::handle_auth(int64_t session, const wire::request& rq) {
       e = wire::err::ok;
     }
   }
-  if (changed || !a.snapshot)
+  if (changed || !a.snapshot) {
     a.snapshot = std::make_shared<const auth_ids>(a.ids.ids());
+    emit_auth(session, *a.snapshot);
+  }
   a.closed = e != wire::err::ok;
   emit_reply(session, error_reply(rq.hdr.xid, 0, e), local::watch_kind::none,
              {}, a.closed);

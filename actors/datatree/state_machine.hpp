@@ -165,6 +165,9 @@ private:
   void reply_or_queue(int64_t session, std::vector<char> frame);
   void serve(int64_t session, const wire::request& rq, const auth_ids& who);
   void drain(int64_t session);
+  // Tells the watch dispatcher the session's ids, for the READ check on
+  // the events it gets.
+  void emit_auth(int64_t session, const auth_ids& ids);
   void propose(txn::record&& r, int32_t opcode, bool from_client, int32_t xid);
   void emit_reply(int64_t session, std::vector<char> frame,
                   local::watch_kind watch = local::watch_kind::none,

@@ -16,6 +16,16 @@ namespace op = wire::op;
 
 namespace {
 
+// What a trigger carries for the READ check on its watchers: nothing when
+// world:anyone may read, which is the common case and costs no copy.
+std::shared_ptr<const std::vector<wire::acl>>
+read_guard(const std::vector<wire::acl>& acl) {
+  static const auth_ids nobody;
+  if (acl_permits(acl, wire::perm::read, nobody))
+    return nullptr;
+  return std::make_shared<const std::vector<wire::acl>>(acl);
+}
+
 [[noreturn]] void violated(const char* what, std::string_view path = {}) {
   std::fprintf(stderr, "zkd::datatree invariant violated: %s %.*s\n", what,
                static_cast<int>(path.size()), path.data());
@@ -771,13 +781,15 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
   if (out)
     *out = n->client();
   int64_t bytes = n->data_length();
+  auto node_guard = read_guard(acl);
+  auto parent_guard = read_guard(acls_->get(parent->acl));
   // From here on `n` may move (a stats node recounted).
   quota_after_create(path, parent_path, name, bytes);
-  triggers.push_back(
-      trigger{std::string{path}, wire::event_type::node_created});
-  triggers.push_back(
-      trigger{parent_path.empty() ? std::string{"/"} : std::string{parent_path},
-              wire::event_type::node_children_changed});
+  triggers.push_back(trigger{std::string{path}, wire::event_type::node_created,
+                             std::move(node_guard)});
+  triggers.push_back(trigger{
+      parent_path.empty() ? std::string{"/"} : std::string{parent_path},
+      wire::event_type::node_children_changed, std::move(parent_guard)});
   return wire::err::ok;
 }
 
@@ -823,15 +835,17 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
   --count_;
   int64_t bytes = n->data_length();
   data_size_ -= int64_t(path.size()) + bytes;
+  auto node_guard = read_guard(acls_->get(n->acl));
+  auto parent_guard = read_guard(acls_->get(parent->acl));
   acls_->release(n->acl);
   remove_ephemeral(n->ephemeral_owner, path);
   znode::destroy(n);
   quota_after_delete(path, parent_path, name_of(path), bytes);
-  triggers.push_back(
-      trigger{std::string{path}, wire::event_type::node_deleted});
-  triggers.push_back(
-      trigger{parent_path.empty() ? std::string{"/"} : std::string{parent_path},
-              wire::event_type::node_children_changed});
+  triggers.push_back(trigger{std::string{path}, wire::event_type::node_deleted,
+                             std::move(node_guard)});
+  triggers.push_back(trigger{
+      parent_path.empty() ? std::string{"/"} : std::string{parent_path},
+      wire::event_type::node_children_changed, std::move(parent_guard)});
   return wire::err::ok;
 }
 
@@ -893,8 +907,9 @@ wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
   int64_t new_len = n->data_length();
   if (auto prefix = quota_prefix(path))
     quota_update_stat(*prefix, new_len - old_len, 0);
-  triggers.push_back(
-      trigger{std::string{path}, wire::event_type::node_data_changed});
+  triggers.push_back(trigger{std::string{path},
+                             wire::event_type::node_data_changed,
+                             read_guard(acls_->get(n->acl))});
   return wire::err::ok;
 }
 

@@ -75,6 +75,10 @@ constexpr int64_t max_ttl_ms = 0x000000ffffffffffLL;
 struct trigger {
   std::string path;
   wire::event_type type = wire::event_type::none;
+  // The ACL a watcher must be able to READ to get the event (ZooKeeper's
+  // ZOOKEEPER-4799 check: the node's, or the parent's for
+  // NodeChildrenChanged); null when anyone may read.
+  std::shared_ptr<const std::vector<wire::acl>> acl;
   bool operator==(const trigger& o) const {
     return path == o.path && type == o.type;
   }

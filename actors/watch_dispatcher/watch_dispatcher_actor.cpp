@@ -8,6 +8,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/datatree/acl.hpp"
 #include "actors/tracer/tracer.hpp"
 #include "actors/watch_dispatcher/watch_manager.hpp"
 #include "messages/local/local.hpp"
@@ -24,6 +25,10 @@ struct dispatcher_state {
   // Bytes per connection collected while handling one batch, so each
   // connection gets one message (and one socket write) per batch.
   std::unordered_map<int64_t, local::outbound> pending;
+  // Each session's auth ids, as the datatree last told us: an event about a
+  // node the session may not READ is withheld (its one-shot watch is used up
+  // all the same), as in ZooKeeper 3.8.0 with the ZOOKEEPER-4799 fix.
+  std::unordered_map<int64_t, datatree::auth_ids> auth_of;
   static inline const char* name = "watch_dispatcher";
 };
 
@@ -110,10 +115,18 @@ void watch_op(dispatcher_ptr self, const local::dispatch_item& item) {
   queue_frame(self, item.session, frame, false);
 }
 
-void fire(dispatcher_ptr self, const std::string& path, int32_t type) {
-  auto fired =
-      self->state.watches.trigger(path, static_cast<wire::event_type>(type));
+void fire(dispatcher_ptr self, const std::string& path, int32_t type,
+          const std::vector<wire::acl>& acl) {
+  auto& st = self->state;
+  auto fired = st.watches.trigger(path, static_cast<wire::event_type>(type));
+  static const datatree::auth_ids nobody;
   for (auto& f : fired) {
+    if (!acl.empty()) {
+      auto a = st.auth_of.find(f.session);
+      if (!datatree::acl_permits(acl, wire::perm::read,
+                                 a == st.auth_of.end() ? nobody : a->second))
+        continue;
+    }
     std::vector<char> frame;
     wire::append_watcher_event(frame, f.event);
     queue_frame(self, f.session, frame, false);
@@ -133,13 +146,17 @@ caf::behavior dispatcher_impl(dispatcher_ptr self, std::shared_ptr<node> nd) {
             queue_frame(self, item.session, item.frame, item.close_after);
             break;
           case local::dispatch_item::trigger:
-            fire(self, item.path, item.type);
+            fire(self, item.path, item.type, item.acl);
             break;
           case local::dispatch_item::remove_watches:
           case local::dispatch_item::check_watches:
             watch_op(self, item);
             break;
+          case local::dispatch_item::session_auth:
+            st.auth_of[item.session] = std::move(item.ids);
+            break;
           case local::dispatch_item::session_gone:
+            st.auth_of.erase(item.session);
             st.watches.remove_session(item.session);
             if (auto i = st.conn_of.find(item.session); i != st.conn_of.end()) {
               // An expired session's connection is closed, as ZooKeeper does;

@@ -17,6 +17,21 @@
 #include "messages/wire/records.hpp"
 #include "messages/wire/request.hpp"
 
+namespace zkd::wire {
+
+// For dispatch items (local only, but inspectable like every message).
+template <class I>
+typename I::result_type inspect(I& f, id& x) {
+  return f(caf::meta::type_name("zkd::wire::id"), x.scheme, x.ident);
+}
+
+template <class I>
+typename I::result_type inspect(I& f, acl& x) {
+  return f(caf::meta::type_name("zkd::wire::acl"), x.perms, x.id);
+}
+
+} // namespace zkd::wire
+
 namespace zkd::local {
 
 // --- atoms -------------------------------------------------------------------
@@ -127,6 +142,9 @@ struct dispatch_item {
     // path checkWatches cannot walk)}. `type` is the wire::watcher_type.
     remove_watches = 3,
     check_watches = 4,
+    // The session's auth ids changed (`ids`): events of nodes it may not
+    // READ are withheld from it from now on.
+    session_auth = 5,
   };
   int32_t kind = reply;
   int64_t session = 0;
@@ -136,6 +154,9 @@ struct dispatch_item {
   bool close_after = false; // close the connection once sent (closeSession)
   int32_t xid = 0;          // remove_watches / check_watches: the request's
   int64_t zxid = 0;         // xid, and the zxid its reply carries
+  // trigger: watchers need READ on this ACL (empty: anyone may read).
+  std::vector<wire::acl> acl;
+  std::vector<wire::id> ids; // session_auth
 };
 
 // Asks the watch dispatcher for wchs' figures, which come from the data-watch
@@ -155,7 +176,7 @@ enum class watch_kind : int32_t {
 template <class I>
 typename I::result_type inspect(I& f, dispatch_item& x) {
   return f(caf::meta::type_name("zkd::dispatch_item"), x.kind, x.session,
-           x.type, x.path, x.frame, x.close_after, x.xid, x.zxid);
+           x.type, x.path, x.frame, x.close_after, x.xid, x.zxid, x.acl, x.ids);
 }
 
 struct dispatch_batch {

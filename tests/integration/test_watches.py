@@ -590,10 +590,6 @@ def _digest(user, password):
         hashlib.sha1(("%s:%s" % (user, password)).encode()).digest()).decode())
 
 
-@pytest.mark.xfail(not zkd_is_reference(),
-                   reason="zkd does not yet filter watch events by the node's "
-                   "READ permission (the CVE-2024-23944 fix the reference carries)",
-                   strict=False)
 def test_events_are_filtered_by_read_permission(pair):
     """Debian's ZooKeeper 3.8.0 carries the CVE-2024-23944 fix: an event is
     delivered only if the watcher may READ the node it is about (the parent

@@ -241,6 +241,10 @@ TEST_CASE("an unknown scheme fails and the connection reads no more",
   for (auto scheme : {"world", "auth", "super", "sasl", "foo", ""}) {
     CAPTURE(scheme);
     f.sm.attach(1, "127.0.0.1");
+    // The session's ids (ip) for the watch dispatcher.
+    auto attached = f.take();
+    REQUIRE(attached.dispatch.items.size() == 1);
+    CHECK(attached.dispatch.items[0].kind == item::session_auth);
     f.sm.requests(
         1, {auth_rq(scheme, "anyone"), create_rq("/after"), get_data("/")},
         now_ms);
@@ -409,8 +413,13 @@ TEST_CASE("a read keeps the auth ids it arrived with",
                  auth_rq("digest", "bob:pw"), get_data("/p", 3)},
                 now_ms);
   auto out = f.take();
-  REQUIRE(out.dispatch.items.size() == 1);
-  CHECK(decode(out.dispatch.items[0].frame).hdr.xid == -4);
+  // The session's new ids for the watch dispatcher (attach, then the auth
+  // packet), and the auth reply.
+  REQUIRE(out.dispatch.items.size() == 3);
+  CHECK(out.dispatch.items[0].kind == item::session_auth);
+  CHECK(out.dispatch.items[1].kind == item::session_auth);
+  CHECK(out.dispatch.items[1].ids.size() == 2); // ip and digest
+  CHECK(decode(out.dispatch.items[2].frame).hdr.xid == -4);
   REQUIRE(out.proposals.entries.size() == 1);
   f.sm.commit(out.proposals.entries[0].zxid);
   auto done = f.take();

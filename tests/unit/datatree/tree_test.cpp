@@ -54,7 +54,7 @@ std::vector<trigger>
 trig(std::vector<std::pair<std::string, wire::event_type>> v) {
   std::vector<trigger> out;
   for (auto& [p, t] : v)
-    out.push_back(trigger{p, t});
+    out.push_back(trigger{p, t, nullptr});
   return out;
 }
 
