@@ -13,6 +13,8 @@
 #include "actors/snapshotter/snapshotter_actor.hpp"
 #include "actors/snapshotter/snapshotter_messages.hpp"
 #include "actors/snapshotter/trigger.hpp"
+#include "actors/tracer/tracer.hpp"
+#include "actors/tracer/txn_summary.hpp"
 #include "actors/txn_log/txn_log_messages.hpp"
 #include "messages/local/local.hpp"
 #include "messages/wire/protocol.hpp"
@@ -77,6 +79,9 @@ void send_blocks(datatree_ptr self, bool all) {
   if (blocks.empty())
     return;
   ++job.in_flight;
+  ZKD_TRACE(datatree, self->id(), snapshotter,
+            tracer::id_of(self->state.snapshotter), "snap_blocks",
+            {"n", blocks.size()});
   self->send(self->state.snapshotter,
              snapshotter::snap_blocks{std::move(blocks)});
 }
@@ -91,8 +96,12 @@ void begin_snapshot(datatree_ptr self) {
   job->sessions.assign(t.sessions().begin(), t.sessions().end());
   t.capture_begin(*job->encoder);
   job->zxid = t.capture_zxid();
+  ZKD_TRACE(datatree, self->id(), snapshotter, tracer::id_of(st.snapshotter),
+            "snap_begin", {"zxid", tracer::hex{job->zxid}});
   self->send(st.snapshotter,
              snapshotter::snap_begin{job->zxid, t.digest(), wall_ms()});
+  ZKD_TRACE(datatree, self->id(), txn_log, tracer::id_of(st.nd->txn_log),
+            "log_roll", {"zxid", tracer::hex{job->zxid}});
   // ZooKeeper rolls the log when it snapshots: segments then end near
   // snapshot zxids, and purge can drop them whole.
   self->send(st.nd->txn_log, txn_log::log_roll_atom::value);
@@ -143,6 +152,8 @@ void snap_step(datatree_ptr self) {
   }
   auto c = job.encoder->counts();
   job.encoder.reset();
+  ZKD_TRACE(datatree, self->id(), snapshotter, tracer::id_of(st.snapshotter),
+            "snap_end", {"zxid", tracer::hex{job.zxid}}, {"nodes", c.nodes});
   self->send(st.snapshotter,
              snapshotter::snap_end{c.nodes, c.sessions, c.acls});
   spdlog::info("datatree: snapshot of zxid 0x{:x} captured: {} znodes in {} "
@@ -170,18 +181,34 @@ void flush(datatree_ptr self) {
   auto out = st.sm->take_output();
   for (auto& f : out.faults)
     spdlog::critical("{}", f);
-  for (auto& a : out.session_applied)
+  for (auto& a : out.session_applied) {
+    ZKD_TRACE(datatree, self->id(), session_tracker,
+              tracer::id_of(st.nd->session_tracker), "session_applied",
+              {"session", tracer::hex{a.session}},
+              {"op", wire::op_name(a.opcode)});
     self->send(st.nd->session_tracker, a);
+  }
   if (!out.proposals.entries.empty()) {
     uint64_t bytes = 0;
     for (auto& e : out.proposals.entries)
       bytes += e.payload.size();
     auto records = out.proposals.entries.size();
+    ZKD_TRACE_TXNS(datatree, self->id(), leader, tracer::id_of(st.nd->leader),
+                   "propose", out.proposals.entries);
     self->send(st.nd->leader, std::move(out.proposals));
     count_logged(self, records, bytes);
   }
-  if (!out.dispatch.items.empty())
+  if (!out.dispatch.items.empty()) {
+    ZKD_TRACE(datatree, self->id(), watch_dispatcher,
+              tracer::id_of(st.nd->watch_dispatcher), "dispatch_batch",
+              {"n", out.dispatch.items.size()},
+              {"triggers",
+               std::count_if(out.dispatch.items.begin(),
+                             out.dispatch.items.end(), [](const auto& i) {
+                               return i.kind == local::dispatch_item::trigger;
+                             })});
     self->send(st.nd->watch_dispatcher, std::move(out.dispatch));
+  }
 }
 
 caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,

@@ -240,7 +240,8 @@ def test_a_client_request_is_traced_through_connection_and_dispatcher(server_fac
     path = str(tmp_path / "conn.trace")
     srv = server_factory(ZkdServer, config={"trace": {"file": path,
                                                       "actors": ["connection",
-                                                                 "watch_dispatcher"]}})
+                                                                 "watch_dispatcher",
+                                                                 "datatree"]}})
     zk = kazoo_factory(srv)
     zk.create("/traced-read", b"x")
     zk.get("/traced-read")
@@ -257,6 +258,9 @@ def test_a_client_request_is_traced_through_connection_and_dispatcher(server_fac
               ("connection", "watch_dispatcher", "attach"),
               ("client", "connection", "request"),
               ("connection", "datatree", "request_batch"),
+              ("datatree", "leader", "propose"),
+              ("datatree", "watch_dispatcher", "dispatch_batch"),
+              ("datatree", "session_tracker", "session_applied"),
               ("watch_dispatcher", "connection", "outbound"),
               ("connection", "client", "reply")]:
         assert t in types, (t, types)
