@@ -27,37 +27,6 @@ namespace {
 constexpr int64_t now_ms = 1700000000000;
 const std::string super_digest = "super:D/InIHSb7yEEbrWz8b9l71RjZJU=";
 
-struct decoded {
-  wire::reply_header hdr;
-  std::string bytes;
-  size_t body_at = 0;
-
-  wire::reader body() const {
-    return wire::reader{std::string_view{bytes}.substr(body_at)};
-  }
-};
-
-decoded decode(const std::vector<char>& frame) {
-  decoded d;
-  wire::reader r{frame.data(), frame.size()};
-  int32_t len = 0;
-  REQUIRE(r.read_int(len));
-  REQUIRE(static_cast<size_t>(len) == frame.size() - 4);
-  d.bytes.assign(frame.data() + 4, frame.size() - 4);
-  wire::reader h{d.bytes};
-  REQUIRE(wire::read(h, d.hdr));
-  d.body_at = d.bytes.size() - h.remaining();
-  return d;
-}
-
-template <class T>
-T body_of(const decoded& d) {
-  T x;
-  auto r = d.body();
-  REQUIRE(wire::read(r, x));
-  return x;
-}
-
 template <class T>
 wire::request rq_of(int32_t type, int32_t xid, T body) {
   wire::request rq;

@@ -12,7 +12,9 @@
 #include "actors/datatree/prep.hpp"
 #include "actors/datatree/tree.hpp"
 #include "messages/txn/txn.hpp"
+#include "messages/wire/jute.hpp"
 #include "messages/wire/protocol.hpp"
+#include "messages/wire/records.hpp"
 #include "messages/wire/request.hpp"
 
 namespace zkd::datatree::test {
@@ -87,6 +89,38 @@ inline wire::request multi_rq(std::vector<wire::multi_op> ops) {
   rq.hdr.type = op::multi;
   rq.body = wire::multi_request{std::move(ops)};
   return rq;
+}
+
+// A decoded reply frame: its header and a reader positioned at the body.
+struct decoded {
+  wire::reply_header hdr;
+  std::string bytes; // the frame without its length prefix
+  size_t body_at = 0;
+
+  wire::reader body() const {
+    return wire::reader{std::string_view{bytes}.substr(body_at)};
+  }
+};
+
+inline decoded decode(const std::vector<char>& frame) {
+  decoded d;
+  wire::reader r{frame.data(), frame.size()};
+  int32_t len = 0;
+  REQUIRE(r.read_int(len));
+  REQUIRE(static_cast<size_t>(len) == frame.size() - 4);
+  d.bytes.assign(frame.data() + 4, frame.size() - 4);
+  wire::reader h{d.bytes};
+  REQUIRE(wire::read(h, d.hdr));
+  d.body_at = d.bytes.size() - h.remaining();
+  return d;
+}
+
+template <class T>
+T body_of(const decoded& d) {
+  T x;
+  auto r = d.body();
+  REQUIRE(wire::read(r, x));
+  return x;
 }
 
 struct harness {

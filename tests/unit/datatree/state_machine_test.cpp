@@ -24,38 +24,6 @@ namespace {
 
 constexpr int64_t now_ms = 1700000000000;
 
-// A decoded reply frame: its header and a reader positioned at the body.
-struct decoded {
-  wire::reply_header hdr;
-  std::string bytes; // the frame without its length prefix
-  size_t body_at = 0;
-
-  wire::reader body() const {
-    return wire::reader{std::string_view{bytes}.substr(body_at)};
-  }
-};
-
-decoded decode(const std::vector<char>& frame) {
-  decoded d;
-  wire::reader r{frame.data(), frame.size()};
-  int32_t len = 0;
-  REQUIRE(r.read_int(len));
-  REQUIRE(static_cast<size_t>(len) == frame.size() - 4);
-  d.bytes.assign(frame.data() + 4, frame.size() - 4);
-  wire::reader h{d.bytes};
-  REQUIRE(wire::read(h, d.hdr));
-  d.body_at = d.bytes.size() - h.remaining();
-  return d;
-}
-
-template <class T>
-T body_of(const decoded& d) {
-  T x;
-  auto r = d.body();
-  REQUIRE(wire::read(r, x));
-  return x;
-}
-
 wire::request with_xid(wire::request rq, int32_t xid) {
   rq.hdr.xid = xid;
   return rq;
