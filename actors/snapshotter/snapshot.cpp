@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/txn_log/byte_order.hpp"
 #include "actors/txn_log/crc32c.hpp"
 
 namespace zkd::snapshotter {
@@ -32,15 +33,13 @@ constexpr size_t node_fixed_bytes = 4 * 8 + 3 * 4 + 2 * 8 + 4;
 
 void put_u32(std::string& out, uint32_t v) {
   char b[4];
-  for (int i = 0; i < 4; ++i)
-    b[i] = static_cast<char>(v >> (8 * i));
+  txn_log::store_le32(b, v);
   out.append(b, 4);
 }
 
 void put_u64(std::string& out, uint64_t v) {
   char b[8];
-  for (int i = 0; i < 8; ++i)
-    b[i] = static_cast<char>(v >> (8 * i));
+  txn_log::store_le64(b, v);
   out.append(b, 8);
 }
 
@@ -58,17 +57,10 @@ void put_str(std::string& out, std::string_view s) {
 }
 
 uint32_t get_u32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  return txn_log::load_le32(p);
 }
-
 uint64_t get_u64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  return txn_log::load_le64(p);
 }
 
 std::string hex(int64_t v) {

@@ -1,5 +1,6 @@
 #include "actors/txn_log/txn_log.hpp"
 
+#include "actors/txn_log/byte_order.hpp"
 #include "actors/txn_log/crc32c.hpp"
 
 #include <algorithm>
@@ -28,27 +29,16 @@ constexpr uint64_t sector_bytes = 512;
 constexpr size_t keep_buffer_bytes = 8u << 20;
 
 void put_u32(char* p, uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    p[i] = static_cast<char>(v >> (8 * i));
+  store_le32(p, v);
 }
-
 void put_u64(char* p, uint64_t v) {
-  for (int i = 0; i < 8; ++i)
-    p[i] = static_cast<char>(v >> (8 * i));
+  store_le64(p, v);
 }
-
 uint32_t get_u32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  return load_le32(p);
 }
-
 uint64_t get_u64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i)
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
+  return load_le64(p);
 }
 
 uint32_t record_crc(const char* zxid_le, std::string_view payload) {
