@@ -236,6 +236,20 @@ void write_connection(json_writer& w, const connection::connection_stats& c,
   w.end_object();
 }
 
+// {"<session id>": [path, ...], ...} as dump and wchc show it.
+void write_paths_by_session(
+    json_writer& w, std::string_view key,
+    const std::vector<std::pair<int64_t, std::vector<std::string>>>& list) {
+  w.key(key).begin_object();
+  for (auto& [id, paths] : list) {
+    w.key(std::to_string(id)).begin_array();
+    for (auto& p : paths)
+      w.value(p);
+    w.end_array();
+  }
+  w.end_object();
+}
+
 void write_connections(json_writer& w, const server_stats& s, bool brief) {
   w.key("connections").begin_array();
   for (auto& c : s.connections)
@@ -332,14 +346,7 @@ void write_body(json_writer& w, command_id id, const server_stats& s) {
       w.end_array();
     }
     w.end_object();
-    w.key("session_id_to_ephemeral_paths").begin_object();
-    for (auto& [id, paths] : s.ephemerals) {
-      w.key(std::to_string(id)).begin_array();
-      for (auto& p : paths)
-        w.value(p);
-      w.end_array();
-    }
-    w.end_object();
+    write_paths_by_session(w, "session_id_to_ephemeral_paths", s.ephemerals);
     return;
   case command_id::environment:
     for (auto& [k, v] : s.environment)
@@ -378,14 +385,8 @@ void write_body(json_writer& w, command_id id, const server_stats& s) {
     w.key("num_total_watches").value(static_cast<uint64_t>(s.total_watches));
     return;
   case command_id::watches:
-    w.key("session_id_to_watched_paths").begin_object();
-    for (auto& [id, paths] : s.watches_by_session_list) {
-      w.key(std::to_string(id)).begin_array();
-      for (auto& p : paths)
-        w.value(p);
-      w.end_array();
-    }
-    w.end_object();
+    write_paths_by_session(w, "session_id_to_watched_paths",
+                           s.watches_by_session_list);
     return;
   case command_id::watches_by_path:
     w.key("path_to_session_ids").begin_object();
