@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -220,7 +221,115 @@ typename I::result_type inspect(I& f, session_attached& x) {
            x.remote_addr);
 }
 
+// --- the ensemble (see the peer, leader and follower actors)
+// ------------------
+
+// peer -> datatree: this round the node is a learner (follower or observer):
+// writes are forwarded to the leader, txns arrive as learner_proposal.
+using follow_atom = caf::atom_constant<caf::atom("follow")>;
+// role actor -> peer: discovery and sync are done, clients may be served.
+using serving_atom = caf::atom_constant<caf::atom("serving")>;
+// peer -> client_listener: close every client connection (the round ended).
+using close_all_atom = caf::atom_constant<caf::atom("closeall")>;
+
+// follower actor -> datatree: a PROPOSAL (or an INFORM, then a commit_atom).
+struct learner_proposal {
+  int64_t zxid = 0;
+  std::string txn; // the log payload bytes (messages/txn encoding)
+};
+
+template <class I>
+typename I::result_type inspect(I& f, learner_proposal& x) {
+  return f(caf::meta::type_name("zkd::learner_proposal"), x.zxid, x.txn);
+}
+
+// follower actor -> datatree: the leader's answer to a forwarded request of
+// a local session that produced no txn (a write prep refused; a sync).
+struct forward_reply {
+  int64_t session = 0;
+  int32_t cxid = 0;
+  std::vector<char> frame; // the encoded reply, length prefix included
+};
+
+template <class I>
+typename I::result_type inspect(I& f, forward_reply& x) {
+  return f(caf::meta::type_name("zkd::forward_reply"), x.session, x.cxid,
+           x.frame);
+}
+
+// datatree (leader) -> leader actor: answers for learners' sessions, in the
+// order they must reach the learners.
+struct forward_replies {
+  std::vector<std::pair<uint64_t, forward_reply>> items; // learner sid, reply
+};
+
+template <class I>
+typename I::result_type inspect(I& f, forward_replies& x) {
+  return f(caf::meta::type_name("zkd::forward_replies"), x.items);
+}
+
+// datatree -> leader actor: a snapshot of the tree at `zxid` is on disk.
+struct snapshot_taken {
+  int64_t zxid = 0;
+  std::string path;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, snapshot_taken& x) {
+  return f(caf::meta::type_name("zkd::snapshot_taken"), x.zxid, x.path);
+}
+
+// role actor -> peer: the role is over (quorum lost, leader lost, a reload
+// needed after TRUNC/SNAP). rejoin: follow the same leader again without an
+// election.
+struct role_ended {
+  std::string reason;
+  bool rejoin = false;
+  // Done by the peer once the round's log writer has stopped, before the
+  // files are read again: drop log records above this zxid (TRUNC) ...
+  int64_t truncate_to = -1;
+  // ... or install this snapshot and drop the log (SNAP).
+  int64_t snapshot_zxid = 0;
+  std::string snapshot;
+};
+
+template <class I>
+typename I::result_type inspect(I& f, role_ended& x) {
+  return f(caf::meta::type_name("zkd::role_ended"), x.reason, x.rejoin,
+           x.truncate_to, x.snapshot_zxid, x.snapshot);
+}
+
+// learner -> the leader node's peer (published on the quorum port): which
+// actor leads this round? Answered with a caf::actor, or an error while the
+// node does not lead.
+using leader_atom = caf::atom_constant<caf::atom("leader")>;
+
+// --- session_tracker (plumbing) ---------------------------------------------
+
+// follower actor -> session_tracker: (password_key_atom, uint64_t k0,
+// uint64_t k1), the leader's session password key, so a password handed
+// out by any node of the ensemble checks here too.
+using password_key_atom = caf::atom_constant<caf::atom("pwkey")>;
+
 } // namespace zkd::local
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(zkd::local::request_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(zkd::local::connect_session)
+
+// --- leader actor -> datatree (leader): a learner's forwarded request --------
+
+#include "messages/quorum/quorum.hpp"
+
+namespace zkd::local {
+
+struct forwarded_request {
+  uint64_t sid = 0;   // the learner that forwarded it
+  quorum::request rq; // as its datatree sent it
+};
+
+template <class I>
+typename I::result_type inspect(I& f, forwarded_request& x) {
+  return f(caf::meta::type_name("zkd::forwarded_request"), x.sid, x.rq);
+}
+
+} // namespace zkd::local

@@ -147,12 +147,17 @@ typename Inspector::result_type inspect(Inspector& f, observer_info& x) {
 struct leader_info {
   uint32_t new_epoch = 0;
   uint32_t version = protocol_version;
+  // The key session passwords are derived from: every node of the
+  // ensemble takes the leader's, so a client's password is valid on any
+  // server it moves to.
+  uint64_t session_key0 = 0;
+  uint64_t session_key1 = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, leader_info& x) {
   return f(caf::meta::type_name("zkd::quorum::leader_info"), x.new_epoch,
-           x.version);
+           x.version, x.session_key0, x.session_key1);
 }
 
 // ACKEPOCH: the learner accepted the new epoch and tells the leader what it
@@ -352,6 +357,116 @@ typename Inspector::result_type inspect(Inspector& f, request& x) {
            x.type, x.payload, x.auth);
 }
 
+// The leader's answer to a forwarded request that produced no txn: the
+// error reply of a write its prep refused, or the reply to a sync once
+// everything before it is committed. Travels in order with the proposals.
+struct reply {
+  int64_t session = 0;
+  int32_t cxid = 0;
+  std::string frame; // the encoded reply, length prefix included
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply& x) {
+  return f(caf::meta::type_name("zkd::quorum::reply"), x.session, x.cxid,
+           x.frame);
+}
+
+// ZooKeeper's packet names, for logs and traces.
+constexpr const char* message_name(const notification&) {
+  return "NOTIFICATION";
+}
+constexpr const char* message_name(const follower_info&) {
+  return "FOLLOWERINFO";
+}
+constexpr const char* message_name(const observer_info&) {
+  return "OBSERVERINFO";
+}
+constexpr const char* message_name(const leader_info&) {
+  return "LEADERINFO";
+}
+constexpr const char* message_name(const ack_epoch&) {
+  return "ACKEPOCH";
+}
+constexpr const char* message_name(const diff&) {
+  return "DIFF";
+}
+constexpr const char* message_name(const trunc&) {
+  return "TRUNC";
+}
+constexpr const char* message_name(const snap&) {
+  return "SNAP";
+}
+constexpr const char* message_name(const snap_chunk&) {
+  return "SNAP_CHUNK";
+}
+constexpr const char* message_name(const snap_chunk_ack&) {
+  return "SNAP_CHUNK_ACK";
+}
+constexpr const char* message_name(const new_leader&) {
+  return "NEWLEADER";
+}
+constexpr const char* message_name(const up_to_date&) {
+  return "UPTODATE";
+}
+constexpr const char* message_name(const proposal&) {
+  return "PROPOSAL";
+}
+constexpr const char* message_name(const ack&) {
+  return "ACK";
+}
+constexpr const char* message_name(const commit&) {
+  return "COMMIT";
+}
+constexpr const char* message_name(const inform&) {
+  return "INFORM";
+}
+constexpr const char* message_name(const ping&) {
+  return "PING";
+}
+constexpr const char* message_name(const request&) {
+  return "REQUEST";
+}
+constexpr const char* message_name(const reply&) {
+  return "REPLY";
+}
+
+// The zxid a message is about, for traces (0: none).
+inline int64_t message_zxid(const ack_epoch& m) {
+  return m.last_zxid;
+}
+inline int64_t message_zxid(const diff& m) {
+  return m.last_committed;
+}
+inline int64_t message_zxid(const trunc& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const snap& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const new_leader& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const proposal& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const ack& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const commit& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const inform& m) {
+  return m.zxid;
+}
+inline int64_t message_zxid(const ping& m) {
+  return m.zxid;
+}
+template <class T>
+int64_t message_zxid(const T&) {
+  return 0;
+}
+
 // --- registration ------------------------------------------------------------
 
 template <class T>
@@ -385,6 +500,7 @@ void for_each_message_type(F&& f) {
   f(type_tag<ping>{}, "zkd::quorum::ping");
   f(type_tag<auth_id>{}, "zkd::quorum::auth_id");
   f(type_tag<request>{}, "zkd::quorum::request");
+  f(type_tag<reply>{}, "zkd::quorum::reply");
 }
 
 // Announces every type above to CAF, so BASP can carry them. Call it in the
