@@ -78,4 +78,54 @@ std::optional<std::string> read(const std::string& path) {
   return ss.str();
 }
 
+int64_t read_epoch(const std::string& path, std::string* error) {
+  auto fail = [&](const std::string& why) -> int64_t {
+    if (error != nullptr)
+      *error = why;
+    return -1;
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT)
+      return 0;
+    return fail(errno_text("cannot open epoch file", path));
+  }
+  // An epoch file is a few bytes; a longer one is not an epoch anyway.
+  char buf[64];
+  size_t len = 0;
+  while (len < sizeof(buf)) {
+    auto n = ::read(fd, buf + len, sizeof(buf) - len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0) {
+      auto err = errno_text("cannot read epoch file", path);
+      ::close(fd);
+      return fail(err);
+    }
+    if (n == 0)
+      break;
+    len += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  std::string text(buf, len);
+  auto digits = text;
+  if (!digits.empty() && digits.back() == '\n')
+    digits.pop_back();
+  if (digits.empty() || digits.size() > 18 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return fail("epoch file " + path + " does not hold an epoch: \"" +
+                (text.size() > 32 ? text.substr(0, 32) + "..." : text) + "\"");
+  int64_t v = 0;
+  for (char c : digits)
+    v = v * 10 + (c - '0');
+  return v;
+}
+
+std::string write_epoch(const std::string& path, int64_t epoch) {
+  if (epoch < 0)
+    return "refused to write the negative epoch " + std::to_string(epoch) +
+           " to " + path;
+  return write_atomically(path, std::to_string(epoch) + "\n");
+}
+
 } // namespace zkd::data_dir

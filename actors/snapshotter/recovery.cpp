@@ -103,6 +103,7 @@ recovery_result load_snapshot(const std::string& path) {
   res.t = std::move(t);
   res.snapshot = path;
   res.snapshot_zxid = r.header.zxid;
+  res.last_zxid = r.header.zxid;
   res.snapshot_nodes = r.trailer.nodes;
   res.load_ms = elapsed_ms(t0);
   return res;
@@ -188,9 +189,13 @@ recovery_result recover(const std::string& data_dir,
           return false;
         }
         res.t->apply(r);
+        // An epoch ends where the next record starts a later one.
+        if (prev != 0 && (prev >> 32) != (zxid >> 32))
+          res.epoch_ends.push_back(prev);
         prev = zxid;
         ++res.replayed;
         res.replayed_bytes += payload.size();
+        res.window.emplace_back(zxid, std::string(payload));
         return true;
       });
   res.replay_ms = elapsed_ms(t0);
@@ -209,6 +214,9 @@ recovery_result recover(const std::string& data_dir,
   }
   if (scan.status == txn_log::scan_status::torn_tail)
     res.warnings.push_back(scan.message);
+  if (prev != 0)
+    res.epoch_ends.push_back(prev);
+  res.last_zxid = prev;
   return res;
 }
 

@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/datatree/tree.hpp"
@@ -46,6 +47,17 @@ struct recovery_result {
   uint64_t replayed_bytes = 0; // their payload bytes
   int64_t load_ms = 0;
   int64_t replay_ms = 0;
+  // The zxid of the recovered tree: the last replayed txn, or the snapshot's
+  // (0 for an empty history).
+  int64_t last_zxid = 0;
+  // Every txn replayed after the snapshot, in zxid order, as (zxid, payload
+  // bytes exactly as stored in the log): the leader's sync window (a DIFF
+  // resends these). Holds the whole log tail in memory once.
+  std::vector<std::pair<int64_t, std::string>> window;
+  // The last zxid of each epoch in the history (the snapshot's zxid, then
+  // every replayed txn), ascending: what a leader compares a learner's last
+  // zxid against to decide between DIFF and TRUNC. Empty for zxid 0.
+  std::vector<int64_t> epoch_ends;
 };
 
 // True if a log record with zxid `next` may follow one with `prev` (or the
