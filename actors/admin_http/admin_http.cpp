@@ -881,7 +881,11 @@ std::string prometheus_text(const metrics_input& in) {
   }
   family(out, "zkd_info", "gauge",
          "Always 1; the labels carry the version and server state.");
-  out += "zkd_info{version=\"" + label_value(version) + "\",server_state=\"" +
+  // Not serving, mntr's values are empty: the labels come from the
+  // snapshot, so a scrape still says what runs and that it is looking.
+  out += "zkd_info{version=\"" +
+         label_value(version.empty() ? s.version : version) +
+         "\",server_state=\"" +
          label_value(state.empty() ? s.server_state : state) + "\"} 1\n";
   family(out, "zkd_serving", "gauge",
          "1 while the server serves client requests, else 0.");

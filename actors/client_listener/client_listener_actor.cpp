@@ -21,6 +21,8 @@ struct listener_state {
   // Open connections per client address, for max_client_connections.
   std::unordered_map<std::string, uint32_t> per_ip;
   std::unordered_map<caf::actor_addr, std::string> ip_of;
+  // Every open connection, for close_all_atom.
+  std::unordered_map<caf::actor_addr, caf::actor> conns;
   std::shared_ptr<spdlog::logger> log = tracer::logger("client_listener");
   static inline const char* name = "client_listener";
 };
@@ -32,6 +34,7 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
   self->state.nd = std::move(nd);
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
+    st.conns.erase(dm.source);
     auto i = st.ip_of.find(dm.source);
     if (i == st.ip_of.end())
       return;
@@ -68,7 +71,25 @@ caf::behavior listener_impl(listener_ptr self, std::shared_ptr<node> nd,
                   {"remote", ip}, {"conn", conn_id});
         ++st.per_ip[ip];
         st.ip_of.emplace(conn.address(), ip);
+        st.conns.emplace(conn.address(), conn);
         self->monitor(conn);
+      },
+      [=](local::close_all_atom) {
+        // The round ended (ZooKeeper closes every client connection when
+        // its server shuts down for a new election): clients reconnect,
+        // here once the node serves again or to another server. The new
+        // generation stops each connection at once, before its close
+        // message arrives.
+        auto& st = self->state;
+        ++st.nd->client_generation;
+        st.log->info("closing {} client connection(s): the node stopped "
+                     "serving",
+                     st.conns.size());
+        for (auto& [addr, conn] : st.conns) {
+          ZKD_TRACE(client_listener, self->id(), connection, conn.id(), "close",
+                    {"reason", "close_all"});
+          self->send(conn, local::close_atom::value);
+        }
       },
       [=](const caf::io::acceptor_closed_msg&) {
         self->state.log->error("client port closed");

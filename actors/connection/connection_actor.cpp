@@ -56,6 +56,8 @@ struct conn_state {
   std::shared_ptr<node> nd;
   caf::io::connection_handle hdl;
   uint64_t id = 0;
+  // nd->client_generation when this connection was accepted; see serving().
+  uint64_t generation = 0;
   std::string remote;
   std::string buf; // unparsed input
   bool connect_seen = false;
@@ -76,6 +78,15 @@ struct conn_state {
 };
 
 using conn_ptr = caf::stateful_actor<conn_state, caf::io::broker>*;
+
+// ZooKeeper's isZKServerRunning(), as a connection sees it: the node serves
+// clients and has not closed every connection since this one was accepted
+// (the listener bumps the generation before its close messages arrive, so a
+// connection of an ended round never reaches the next round's actors).
+bool serving(conn_ptr self) {
+  auto& st = self->state;
+  return st.nd->serving.load() && st.generation == st.nd->client_generation;
+}
 
 void publish_info(conn_ptr self) {
   auto& st = self->state;
@@ -169,7 +180,8 @@ void maybe_touch(conn_ptr self) {
   ZKD_TRACE(connection, self->id(), session_tracker,
             tracer::id_of(st.nd->session_tracker), "touch",
             {"session", tracer::hex{st.session}});
-  self->send(st.nd->session_tracker, local::touch_atom::value, st.session);
+  self->send(st.nd->session_tracker, local::touch_atom::value, st.session,
+             st.timeout_ms);
 }
 
 // Answers a four-letter word and closes, as ZooKeeper does. Most answers
@@ -257,6 +269,17 @@ bool parse_frames(conn_ptr self) {
       spdlog::warn("connection {} from {}: frame of {} bytes exceeds "
                    "max_frame_bytes {}, closing",
                    st.id, st.remote, static_cast<int32_t>(len), max_frame);
+      ok = false;
+      break;
+    }
+    if (!serving(self)) {
+      // ZooKeeper checks every frame (NIOServerCnxn.readLength): while its
+      // server is not running (looking, syncing) it closes the connection
+      // without an answer, and the client tries another server.
+      spdlog::info("connection {} from {} (session 0x{:x}): the node is not "
+                   "serving clients ({}), closing",
+                   st.id, st.remote, st.session,
+                   st.nd->mode.empty() ? "electing or syncing" : st.nd->mode);
       ok = false;
       break;
     }
@@ -393,6 +416,7 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
   st.nd = std::move(nd);
   st.hdl = hdl;
   st.id = conn_id;
+  st.generation = st.nd->client_generation;
   st.remote =
       self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
   st.info.remote = st.remote;
@@ -423,6 +447,12 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
         auto& st = self->state;
         if (st.closing)
           return;
+        if (!serving(self)) {
+          // The round ended while the session was being set up: the next
+          // round's actors must not see this connection.
+          shutdown(self);
+          return;
+        }
         st.session = ok.session;
         st.timeout_ms = ok.timeout_ms;
         st.established = true;

@@ -1,5 +1,6 @@
 #include "actors/connection/four_letter_actor.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <dirent.h>
 #include <filesystem>
@@ -79,7 +80,46 @@ connection::server_stats four_letter_snapshot(node& nd) {
   connection::server_stats s;
   auto& m = nd.metrics;
   s.version = "3.8.0-zkd, built on " __DATE__;
-  s.server_state = nd.mode;
+  s.serving = nd.serving.load();
+  // Printed only while serving; "looking" reaches /metrics' zkd_info label
+  // between rounds.
+  s.server_state = nd.mode.empty() ? "looking" : nd.mode;
+  auto& ens = nd.ensemble;
+  // A one-server list runs standalone, as in ZooKeeper: no quorum figures.
+  bool quorum = !nd.cfg.c.standalone() && nd.mode != "standalone";
+  if (quorum) {
+    // QuorumPeer.getDetailedPeerState: the words only answer this while
+    // serving, which in ZooKeeper means Zab's broadcast phase.
+    if (nd.mode == "leader")
+      s.peer_state = "leading - broadcast";
+    else if (nd.mode == "follower")
+      s.peer_state = "following - broadcast";
+    else if (nd.mode == "observer")
+      s.peer_state = "observing - broadcast";
+    else
+      s.peer_state = "looking";
+    if (nd.mode == "observer")
+      s.observer_master_id = static_cast<int64_t>(ens.leader_id.load());
+    int64_t voters = 0;
+    for (auto& member : nd.cfg.c.servers)
+      if (member.r == config::role::participant)
+        ++voters;
+    s.quorum_size = voters;
+  }
+  if (nd.mode == "leader") {
+    connection::leader_stats ls;
+    ls.last_proposal_size = ens.last_proposal_size.load();
+    ls.min_proposal_size = ens.min_proposal_size.load();
+    ls.max_proposal_size = ens.max_proposal_size.load();
+    ls.learners = ens.learners.load();
+    ls.synced_followers = ens.synced_followers.load();
+    ls.synced_observers = ens.synced_observers.load();
+    ls.pending_syncs = ens.pending_syncs.load();
+    auto since = ens.leader_since_ms.load();
+    ls.leader_uptime_ms = since > 0 ? wall_ms() - since : 0;
+    s.leader = ls;
+  }
+  s.learner_dump = nd.mode == "follower" || nd.mode == "observer";
   s.latency = to_ms(static_cast<int64_t>(m.latency_count.load()),
                     m.total_latency_us.load(), m.min_latency_us.load(),
                     m.max_latency_us.load());
@@ -117,6 +157,15 @@ connection::server_stats four_letter_snapshot(node& nd) {
   }
   connection::add_summary(s.counters, "readlatency", to_ms(reads));
   connection::add_summary(s.counters, "updatelatency", to_ms(updates));
+  if (quorum) {
+    // ServerMetrics.ELECTION_TIME: the duration of each election, in ms.
+    connection::latency_stats el;
+    el.count = static_cast<int64_t>(ens.elections.load());
+    el.total_ms = static_cast<int64_t>(ens.election_ms_total.load());
+    el.min_ms = static_cast<int64_t>(ens.election_ms_min.load());
+    el.max_ms = static_cast<int64_t>(ens.election_ms_max.load());
+    connection::add_summary(s.counters, "election_time", el);
+  }
   s.watching_connections = m.watch_sessions.load();
   s.watched_paths = m.watch_paths.load();
   // Both tables; wchs replaces it with the data table's (four_letter_gather).
@@ -160,6 +209,32 @@ connection::server_stats four_letter_snapshot(node& nd) {
   conf.min_session_timeout = c.min_session_timeout_ms;
   conf.max_session_timeout = c.max_session_timeout_ms;
   conf.server_id = static_cast<int64_t>(nd.cfg.id);
+  if (quorum) {
+    // QuorumPeer's additions to conf (QuorumPeerConfig as it was read).
+    conf.quorum_mode = true;
+    auto& q = conf.quorum;
+    q.init_limit = c.init_limit_ticks;
+    q.sync_limit = c.sync_limit_ticks;
+    q.election_alg = 3;
+    q.election_port = nd.cfg.self.election_port;
+    q.quorum_port = nd.cfg.self.quorum_port;
+    q.peer_type = nd.cfg.self.r == config::role::observer ? 1 : 0;
+    auto members = c.servers;
+    std::sort(members.begin(), members.end(),
+              [](const config::server& x, const config::server& y) {
+                return x.id < y.id;
+              });
+    for (auto& m : members) {
+      connection::quorum_member qm;
+      qm.id = static_cast<int64_t>(m.id);
+      qm.host = m.host;
+      qm.quorum_port = m.quorum_port;
+      qm.election_port = m.election_port;
+      qm.observer = m.r == config::role::observer;
+      q.members.push_back(std::move(qm));
+    }
+    q.config_version = 0; // a static configuration (no reconfig)
+  }
   char cwd[4096] = {0};
   if (::getcwd(cwd, sizeof cwd - 1) == nullptr)
     cwd[0] = '\0';
@@ -199,20 +274,36 @@ void four_letter_gather(caf::io::broker* self, const node& nd,
   switch (w) {
   case four_letter_word::dump: {
     auto datatree = nd.datatree;
+    auto ephemerals = [=] {
+      self->request(datatree, timeout, local::dump_atom::value)
+          .then(
+              [=](std::vector<std::pair<int64_t, std::vector<std::string>>>&
+                      eph) {
+                stats->ephemerals = std::move(eph);
+                done();
+              },
+              on_error);
+    };
+    if (stats->learner_dump) {
+      // A learner has no expiry queue: its tracker lists every session
+      // with its timeout (LearnerSessionTracker.dumpSessions).
+      self->request(nd.session_tracker, timeout, local::dump_atom::value,
+                    local::follow_atom::value)
+          .then(
+              [=](std::vector<std::pair<int64_t, int32_t>>& sessions) {
+                stats->learner_sessions = std::move(sessions);
+                ephemerals();
+              },
+              on_error);
+      return;
+    }
     self->request(nd.session_tracker, timeout, local::dump_atom::value)
         .then(
             [=](std::vector<std::pair<int64_t, std::vector<int64_t>>>&
                     buckets) {
               for (auto& [at, ids] : buckets)
                 stats->session_buckets.push_back({at, std::move(ids)});
-              self->request(datatree, timeout, local::dump_atom::value)
-                  .then(
-                      [=](std::vector<
-                          std::pair<int64_t, std::vector<std::string>>>& eph) {
-                        stats->ephemerals = std::move(eph);
-                        done();
-                      },
-                      on_error);
+              ephemerals();
             },
             on_error);
     return;

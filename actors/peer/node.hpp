@@ -84,6 +84,65 @@ struct node_metrics {
   }
 };
 
+// Ensemble figures for mntr, srvr and the admin endpoint. The leader actor
+// writes the leader block (zeros/-1 elsewhere; the peer resets it when a
+// round starts), the peer writes the election figures.
+struct ensemble_metrics {
+  // Leader: learners connected (followers and observers), those that
+  // finished their sync, and those still syncing (ZooKeeper's learners,
+  // synced_followers, synced_observers, pending_syncs).
+  std::atomic<int64_t> learners{0};
+  std::atomic<int64_t> synced_followers{0};
+  std::atomic<int64_t> synced_observers{0};
+  std::atomic<int64_t> pending_syncs{0};
+  // Leader: bytes of the proposals sent (ZooKeeper's BufferStats: -1 until
+  // the first proposal); see record_proposal_size.
+  std::atomic<int64_t> last_proposal_size{-1};
+  std::atomic<int64_t> min_proposal_size{-1};
+  std::atomic<int64_t> max_proposal_size{-1};
+  // Leader: wall-clock ms when it was established (zk_leader_uptime).
+  std::atomic<int64_t> leader_since_ms{0};
+  // Learners: the id of the leader they sync with (an observer's
+  // zk_observer_master_id).
+  std::atomic<uint64_t> leader_id{0};
+  // The last election's duration, and the summary ZooKeeper's mntr prints
+  // as election_time (avg/min/max/cnt/sum); see record_election.
+  std::atomic<uint64_t> election_time_ms{0};
+  std::atomic<uint64_t> elections{0};
+  std::atomic<uint64_t> election_ms_total{0};
+  std::atomic<uint64_t> election_ms_min{0};
+  std::atomic<uint64_t> election_ms_max{0};
+
+  void record_proposal_size(int64_t bytes) {
+    last_proposal_size = bytes;
+    auto lo = min_proposal_size.load();
+    if (lo < 0 || bytes < lo)
+      min_proposal_size = bytes;
+    if (bytes > max_proposal_size.load())
+      max_proposal_size = bytes;
+  }
+  void record_election(uint64_t ms) {
+    election_time_ms = ms;
+    if (elections.load() == 0 || ms < election_ms_min.load())
+      election_ms_min = ms;
+    if (ms > election_ms_max.load())
+      election_ms_max = ms;
+    election_ms_total += ms;
+    ++elections;
+  }
+  // What a node that does not lead (any more) reports.
+  void reset_leader() {
+    learners = 0;
+    synced_followers = 0;
+    synced_observers = 0;
+    pending_syncs = 0;
+    last_proposal_size = -1;
+    min_proposal_size = -1;
+    max_proposal_size = -1;
+    leader_since_ms = 0;
+  }
+};
+
 // The connection table `cons` and `stat` print. Connections register
 // themselves; a mutex is fine because it is touched on connect, close and
 // 4lw, not per request (per-request counters live in the connection).
@@ -94,14 +153,28 @@ struct connection_table {
 
 struct node {
   config::node_config cfg;
-  std::string mode = "standalone"; // what srvr prints as Mode:
+  // What srvr prints as Mode: "standalone", "leader", "follower",
+  // "observer", or "" while looking (also before the first round serves).
+  // Written by the peer on the I/O thread.
+  std::string mode;
+  // True while this node serves clients (standalone: once started; in an
+  // ensemble: from the end of sync to the end of the round). Connections
+  // refuse sessions and requests while false, as ZooKeeper's do while its
+  // ZooKeeperServer is not running; four-letter words keep answering.
+  std::atomic<bool> serving{false};
+  // Bumped by the client listener each time it closes every connection
+  // (local::close_all_atom); a connection of an older generation serves no
+  // more requests. I/O thread only.
+  uint64_t client_generation = 0;
   int64_t started_ms = 0;
   node_metrics metrics;
+  ensemble_metrics ensemble;
   connection_table connections;
   caf::actor datatree;
   caf::actor session_tracker;
   caf::actor watch_dispatcher;
   caf::actor leader;
+  caf::actor learner; // this round's follower or observer actor, if any
   caf::actor txn_log;
   caf::actor admin_http; // when cluster.admin.enabled
   uint64_t session_secret[2] = {0, 0};

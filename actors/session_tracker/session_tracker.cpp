@@ -117,6 +117,10 @@ bool tracker::add(int64_t id, int32_t timeout_ms, int64_t now_ms) {
   auto [i, added] = sessions_.try_emplace(id);
   auto& s = i->second;
   s.timeout_ms = timeout_ms;
+  // LearnerSessionTracker.commitSession: a session the ensemble just
+  // created is reported to the leader with the next ping.
+  if (following_)
+    touched_[id] = timeout_ms;
   if (s.closing)
     return added;
   auto due = round_to_next_tick(now_ms + timeout_ms);
@@ -133,8 +137,21 @@ bool tracker::touch(int64_t id, int64_t now_ms) {
   auto i = sessions_.find(id);
   if (i == sessions_.end() || i->second.closing)
     return false;
-  auto& s = i->second;
-  auto due = round_to_next_tick(now_ms + s.timeout_ms);
+  return touch_until(id, i->second.timeout_ms, now_ms);
+}
+
+bool tracker::touch(int64_t id, int32_t timeout_ms, int64_t now_ms) {
+  auto i = sessions_.find(id);
+  if (i == sessions_.end() || i->second.closing)
+    return false;
+  return touch_until(id, timeout_ms, now_ms);
+}
+
+bool tracker::touch_until(int64_t id, int32_t timeout_ms, int64_t now_ms) {
+  auto& s = sessions_.find(id)->second;
+  if (following_)
+    touched_[id] = timeout_ms;
+  auto due = round_to_next_tick(now_ms + timeout_ms);
   // Most pings land in the bucket the session already sits in: the cheap
   // case ExpiryQueue.update also short-cuts.
   if (due != s.expires_at_ms) {
@@ -153,6 +170,7 @@ void tracker::set_closing(int64_t id) {
 }
 
 void tracker::remove(int64_t id) {
+  touched_.erase(id);
   auto i = sessions_.find(id);
   if (i == sessions_.end())
     return;
@@ -162,6 +180,8 @@ void tracker::remove(int64_t id) {
 
 std::vector<int64_t> tracker::expire(int64_t now_ms) {
   std::vector<int64_t> result;
+  if (following_)
+    return result;
   while (!buckets_.empty() && buckets_.begin()->first <= now_ms) {
     auto first = result.size();
     for (auto id : buckets_.begin()->second) {
@@ -180,7 +200,18 @@ std::vector<int64_t> tracker::expire(int64_t now_ms) {
 }
 
 int64_t tracker::next_expiration_ms() const {
-  return buckets_.empty() ? never : buckets_.begin()->first;
+  return following_ || buckets_.empty() ? never : buckets_.begin()->first;
+}
+
+void tracker::follow() {
+  following_ = true;
+}
+
+std::vector<std::pair<int64_t, int32_t>> tracker::take_touches() {
+  std::vector<std::pair<int64_t, int32_t>> out(touched_.begin(),
+                                               touched_.end());
+  touched_.clear();
+  return out;
 }
 
 session_state tracker::state(int64_t id) const {
@@ -211,6 +242,16 @@ std::vector<int64_t> tracker::session_ids() const {
     ids.push_back(kv.first);
   std::sort(ids.begin(), ids.end());
   return ids;
+}
+
+std::vector<std::pair<int64_t, int32_t>>
+tracker::sessions_with_timeouts() const {
+  std::vector<std::pair<int64_t, int32_t>> out;
+  out.reserve(sessions_.size());
+  for (auto& [id, s] : sessions_)
+    out.emplace_back(id, s.timeout_ms);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 std::vector<expiry_bucket> tracker::buckets() const {
@@ -287,6 +328,10 @@ void tracker::check_invariants() const {
             "active session is queued");
   }
   require(queued == active, "each active session is queued exactly once");
+  require(following_ || touched_.empty(), "touches are recorded by learners");
+  for (auto& [id, timeout] : touched_)
+    require(sessions_.count(id) != 0,
+            "a recorded touch is of a tracked session");
 }
 
 } // namespace zkd::session_tracker

@@ -6,6 +6,12 @@
 // consistently). The shell arms one timer for next_expiration_ms(), calls
 // expire(now) when it fires and turns each returned id into a replicated
 // closeSession txn.
+//
+// On a learner (follower or observer) the tracker runs in learner mode
+// (follow()), after ZooKeeper's LearnerSessionTracker: the leader expires
+// every session of the ensemble, so this one never does; it only collects
+// the sessions its clients kept alive (take_touches()), which the learner
+// reports to the leader with its next ping.
 #pragma once
 
 #include <cstddef>
@@ -77,8 +83,16 @@ public:
 
   // Moves the deadline of an active session to the bucket after
   // now + its timeout. False if the session is unknown or closing: the
-  // caller must then treat it as expired.
+  // caller must then treat it as expired. In learner mode it also records
+  // the touch for take_touches().
   bool touch(int64_t id, int64_t now_ms);
+  // The same with the deadline computed from `timeout_ms` instead of the
+  // session's own timeout, which stays as it is: the timeout of the
+  // connection that touched it (ZooKeeper's touchSession(id, timeout), used
+  // for a learner's touches on the leader). Unknown or closing: false and
+  // nothing changes (the leader ignores touches of sessions it does not
+  // know).
+  bool touch(int64_t id, int32_t timeout_ms, int64_t now_ms);
 
   // Marks the session closing (closeSession under way). It no longer
   // expires on its own and touch() refuses it; remove() forgets it.
@@ -91,8 +105,26 @@ public:
   // (ties by id), each marked closing so it is reported exactly once.
   std::vector<int64_t> expire(int64_t now_ms);
 
-  // Time of the earliest bucket holding an active session, or `never`.
+  // Time of the earliest bucket holding an active session, or `never`
+  // (always `never` in learner mode).
   int64_t next_expiration_ms() const;
+
+  // Enters learner mode for good: expire() reports nothing from now on; a
+  // session added (createSession applied) or touched is recorded for the
+  // next take_touches(), and one removed is dropped from the record.
+  void follow();
+  bool following() const { return following_; }
+
+  // Learner mode: every session touched or added since the last call, as
+  // (id, timeout) ascending by id, where the timeout is the one of the
+  // last touch; clears the record.
+  std::vector<std::pair<int64_t, int32_t>> take_touches();
+  // Learner mode: sessions recorded and not yet taken.
+  size_t pending_touches() const { return touched_.size(); }
+
+  // Replaces the password key (a learner adopts its leader's): from now on
+  // password() and check_password() use it.
+  void set_password_key(password_key key) { key_ = key; }
 
   bool contains(int64_t id) const { return sessions_.count(id) != 0; }
   session_state state(int64_t id) const;
@@ -103,6 +135,9 @@ public:
   size_t size() const { return sessions_.size(); }
   // Every tracked id, ascending.
   std::vector<int64_t> session_ids() const;
+  // Every tracked session as (id, timeout), ascending by id: a learner's
+  // `dump` ("Global Sessions").
+  std::vector<std::pair<int64_t, int32_t>> sessions_with_timeouts() const;
   // Non-empty buckets in time order, for `dump`.
   std::vector<expiry_bucket> buckets() const;
 
@@ -139,6 +174,7 @@ private:
 
   // ExpiryQueue.roundToNextInterval: the end of the tick holding `time_ms`.
   int64_t round_to_next_tick(int64_t time_ms) const;
+  bool touch_until(int64_t id, int32_t timeout_ms, int64_t now_ms);
   void unqueue(int64_t id, const session& s);
   void enqueue(int64_t id, session& s, int64_t expires_at_ms);
 
@@ -149,6 +185,10 @@ private:
   // Bucket time -> active sessions due then. Empty buckets are erased at
   // once, so next_expiration_ms() is the first key.
   std::map<int64_t, std::unordered_set<int64_t>> buckets_;
+  bool following_ = false;
+  // Learner mode: sessions touched since the last take_touches(), with the
+  // timeout to report (ordered, so reports are reproducible).
+  std::map<int64_t, int32_t> touched_;
 };
 
 } // namespace zkd::session_tracker

@@ -4,12 +4,14 @@
 #include <unordered_map>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/session_tracker/session_tracker.hpp"
 #include "actors/tracer/logging.hpp"
 #include "actors/tracer/tracer.hpp"
 #include "messages/local/local.hpp"
+#include "messages/quorum/quorum.hpp"
 #include "messages/wire/protocol.hpp"
 
 namespace zkd {
@@ -37,7 +39,29 @@ struct tracker_state {
   static inline const char* name = "session_tracker";
 };
 
-using tracker_ptr = caf::stateful_actor<tracker_state>*;
+// A broker only to run on the I/O thread with the peer, which replaces the
+// node's actor handles (datatree, learner) between rounds.
+using tracker_ptr = caf::stateful_actor<tracker_state, caf::io::broker>*;
+
+// Learners report their clients' touches this often: twice per tick, so
+// every ping answer the leader gets (one per tick_ms/2) carries fresh ones.
+std::chrono::milliseconds report_period(const node& nd) {
+  return std::chrono::milliseconds(std::max(1, nd.cfg.c.tick_ms / 2));
+}
+
+// Learner mode: hands the sessions touched since the last report to this
+// round's follower actor, which sends them with its next ping answer.
+void report_touches(tracker_ptr self) {
+  auto& st = self->state;
+  if (!st.nd->learner || st.core->pending_touches() == 0)
+    return; // kept for the next report
+  quorum::ping p;
+  for (auto& [id, timeout] : st.core->take_touches())
+    p.sessions.push_back(quorum::session_touch{id, timeout});
+  ZKD_TRACE(session_tracker, self->id(), follower,
+            tracer::id_of(st.nd->learner), "touches", {"n", p.sessions.size()});
+  self->send(st.nd->learner, std::move(p));
+}
 
 caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
                            std::vector<std::pair<int64_t, int32_t>> sessions) {
@@ -77,9 +101,14 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         }
         auto id = cs.req.session_id;
         auto now = mono_ms();
-        if (!st.core->contains(id) ||
-            !st.core->check_password(id, cs.req.passwd) ||
-            !st.core->touch(id, now)) {
+        // A learner knows every session whose createSession it applied, the
+        // ones created through other servers included, and shares the
+        // leader's password key: it can check a moving client itself. The
+        // committed timeout stays; the touch carries the renegotiated one.
+        auto known =
+            st.core->contains(id) && st.core->check_password(id, cs.req.passwd);
+        if (!known || !(st.core->following() ? st.core->touch(id, timeout, now)
+                                             : st.core->touch(id, now))) {
           ZKD_TRACE(session_tracker, self->id(), connection,
                     tracer::id_of(conn), "session_refused",
                     {"session", tracer::hex{id}});
@@ -88,7 +117,8 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         }
         // The reconnecting client may ask for a different timeout; ZooKeeper
         // renegotiates it.
-        st.core->add(id, timeout, now);
+        if (!st.core->following())
+          st.core->add(id, timeout, now);
         st.log->debug("session 0x{:x} resumed from {}", id, cs.remote);
         ZKD_TRACE(session_tracker, self->id(), connection, tracer::id_of(conn),
                   "session_established", {"session", tracer::hex{id}},
@@ -98,6 +128,39 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
       },
       [=](local::touch_atom, int64_t id) {
         self->state.core->touch(id, mono_ms());
+      },
+      [=](local::touch_atom, int64_t id, int32_t timeout_ms) {
+        // The connection's negotiated timeout: what a learner reports
+        // (ZooKeeper touches with the connection's timeout).
+        auto& core = *self->state.core;
+        if (core.following())
+          core.touch(id, timeout_ms, mono_ms());
+        else
+          core.touch(id, mono_ms());
+      },
+      [=](quorum::ping& p) {
+        // The leader actor relays the sessions a learner's clients kept
+        // alive. ZooKeeper's leader ignores touches of sessions it does
+        // not track (closed, or expired a moment ago).
+        auto& st = self->state;
+        if (st.core->following())
+          return;
+        auto now = mono_ms();
+        for (auto& t : p.sessions)
+          st.core->touch(t.session, t.timeout_ms, now);
+      },
+      [=](local::follow_atom) {
+        auto& st = self->state;
+        if (st.core->following())
+          return;
+        st.log->debug("learner mode: the leader expires sessions");
+        // The running tick timer switches to the report period when it
+        // next fires; a second timer here would double the ticks.
+        st.core->follow();
+      },
+      [=](local::password_key_atom, uint64_t k0, uint64_t k1) {
+        self->state.core->set_password_key(
+            session_tracker::password_key{k0, k1});
       },
       [=](local::session_applied& sa) {
         auto& st = self->state;
@@ -118,17 +181,30 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
         }
         st.nd->metrics.sessions = st.core->size();
       },
+      [=](local::dump_atom, local::follow_atom) {
+        // A learner's `dump`: every session it knows, with its timeout.
+        return self->state.core->sessions_with_timeouts();
+      },
       [=](local::dump_atom) {
-        // Expiry buckets in wall-clock time, for the `dump` four-letter word.
+        // Expiry buckets in wall-clock time, for the `dump` four-letter word
+        // (none on a learner: ZooKeeper's learners have no expiry queue).
         auto mono = mono_ms();
         auto wall = wall_ms();
         std::vector<std::pair<int64_t, std::vector<int64_t>>> out;
+        if (self->state.core->following())
+          return out;
         for (auto& b : self->state.core->buckets())
           out.emplace_back(wall + (b.expires_at_ms - mono), b.sessions);
         return out;
       },
       [=](local::tick_atom) {
         auto& st = self->state;
+        if (st.core->following()) {
+          report_touches(self);
+          self->delayed_send(self, report_period(*st.nd),
+                             local::tick_atom::value);
+          return;
+        }
         for (auto id : st.core->expire(mono_ms())) {
           st.log->info("expiring session 0x{:x}: timeout exceeded", id);
           ZKD_TRACE(session_tracker, self->id(), datatree,
@@ -149,7 +225,8 @@ caf::behavior tracker_impl(tracker_ptr self, std::shared_ptr<node> nd,
 caf::actor
 spawn_session_tracker(caf::actor_system& sys, std::shared_ptr<node> nd,
                       std::vector<std::pair<int64_t, int32_t>> sessions) {
-  return sys.spawn(tracker_impl, std::move(nd), std::move(sessions));
+  return sys.middleman().spawn_broker(tracker_impl, std::move(nd),
+                                      std::move(sessions));
 }
 
 } // namespace zkd

@@ -766,3 +766,50 @@ TEST_CASE("Prometheus text exposition") {
         std::string::npos);
   CHECK(text.back() == '\n');
 }
+
+TEST_CASE("Prometheus text while the node looks for a leader") {
+  // Between rounds mntr has no values; the scrape still names the version
+  // and the state, and says it does not serve.
+  metrics_input in;
+  in.stats = standalone();
+  in.stats.serving = false;
+  in.stats.server_state = "looking";
+  auto text = prometheus_text(in);
+  CHECK(text.find("zkd_info{version=\"3.8.0-${mvngit.commit.id}, built on "
+                  "2024-12-29 17:54 UTC\",server_state=\"looking\"} 1\n") !=
+        std::string::npos);
+  CHECK(text.find("\nzkd_serving 0\n") != std::string::npos);
+  CHECK(text.find("\nznode_count ") == std::string::npos);
+}
+
+TEST_CASE("server_stats of a leader and a follower") {
+  // Captured from a 3.8.0 ensemble: a leader adds proposal_stats after
+  // client_response; a follower has none.
+  auto s = standalone();
+  s.server_state = "leader";
+  conn::leader_stats ld;
+  ld.last_proposal_size = 36;
+  ld.min_proposal_size = 36;
+  ld.max_proposal_size = 75;
+  s.leader = ld;
+  const auto* cmd = find_command("srvr");
+  REQUIRE(cmd != nullptr);
+  auto json = command_json(*cmd, "srvr", s);
+  CHECK(json.find("\"server_state\" : \"leader\"") != std::string::npos);
+  CHECK(json.find("  \"proposal_stats\" : {\n"
+                  "    \"last_buffer_size\" : 36,\n"
+                  "    \"min_buffer_size\" : 36,\n"
+                  "    \"max_buffer_size\" : 75\n"
+                  "  },\n"
+                  "  \"node_count\" : ") != std::string::npos);
+  s.server_state = "follower";
+  s.leader.reset();
+  json = command_json(*cmd, "srvr", s);
+  CHECK(json.find("\"server_state\" : \"follower\"") != std::string::npos);
+  CHECK(json.find("proposal_stats") == std::string::npos);
+  // Not serving: ZooKeeper's error, under the name asked for.
+  s.serving = false;
+  CHECK(command_json(*cmd, "srvr", s) ==
+        "{\n  \"command\" : \"srvr\",\n  \"error\" : \"This ZooKeeper "
+        "instance is not currently serving requests\"\n}");
+}

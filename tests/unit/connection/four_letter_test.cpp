@@ -527,6 +527,35 @@ TEST_CASE("mntr on a leader and on a follower") {
                             "zk_quorum_size\t3\n");
 }
 
+TEST_CASE("mntr on an observer names the leader it syncs with") {
+  // Captured from a 3.8.0 observer (server 4) of a leader with id 3: the
+  // observer_master_id gauge follows peer_state, the rest is a follower's.
+  server_stats s;
+  s.version = zk_version;
+  s.server_state = "observer";
+  s.peer_state = "observing - broadcast";
+  s.observer_master_id = 3;
+  s.quorum_size = 3;
+  auto text = flw::mntr(s);
+  CHECK(text.find("zk_server_state\tobserver\n"
+                  "zk_peer_state\tobserving - broadcast\n"
+                  "zk_observer_master_id\t3\n"
+                  "zk_ephemerals_count\t0\n") != std::string::npos);
+  CHECK(text.find("zk_synced_observers") == std::string::npos);
+  CHECK(text.find("zk_learners") == std::string::npos);
+  const std::string last = "\nzk_quorum_size\t3\n";
+  REQUIRE(text.size() > last.size());
+  CHECK(text.substr(text.size() - last.size()) == last);
+  // Not serving (syncing again): the refusal, as for every other mode.
+  s.serving = false;
+  CHECK(flw::mntr(s) ==
+        "This ZooKeeper instance is not currently serving requests\n");
+  CHECK(flw::srvr(s) ==
+        "This ZooKeeper instance is not currently serving requests\n");
+  CHECK(flw::isro(s) == "null");
+  CHECK(flw::ruok() == "imok");
+}
+
 TEST_CASE("watch summaries and dumps") {
   // Captured: session ...01 watches /w/x and /w/missing, ...00 /w/x.
   server_stats s;
