@@ -198,6 +198,26 @@ void flush(datatree_ptr self) {
     self->send(st.nd->leader, std::move(out.proposals));
     count_logged(self, records, bytes);
   }
+  // A learner's writes, one message each, for the follower actor to send to
+  // the leader in this order.
+  for (auto& f : out.forwards) {
+    if (!st.nd->learner) {
+      // Between rounds: the round ends and its clients reconnect.
+      spdlog::debug("datatree: no learner to forward cxid {} of session "
+                    "0x{:x} to",
+                    f.cxid, f.session);
+      continue;
+    }
+    ZKD_TRACE(datatree, self->id(), follower, tracer::id_of(st.nd->learner),
+              "forward", {"session", tracer::hex{f.session}}, {"cxid", f.cxid},
+              {"op", wire::op_name(f.type)});
+    self->send(st.nd->learner, std::move(f));
+  }
+  if (!out.forward_replies.items.empty()) {
+    ZKD_TRACE(datatree, self->id(), leader, tracer::id_of(st.nd->leader),
+              "forward_replies", {"n", out.forward_replies.items.size()});
+    self->send(st.nd->leader, std::move(out.forward_replies));
+  }
   if (!out.dispatch.items.empty()) {
     ZKD_TRACE(datatree, self->id(), watch_dispatcher,
               tracer::id_of(st.nd->watch_dispatcher), "dispatch_batch",
@@ -291,6 +311,28 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
         self->delayed_send(self, std::chrono::milliseconds(interval),
                            local::reap_atom::value);
       },
+      [=](local::follow_atom) {
+        auto& sm = *self->state.sm;
+        sm.follow();
+        spdlog::info("datatree: following, last zxid 0x{:x}",
+                     sm.data().last_zxid());
+      },
+      [=](local::learner_proposal& p) {
+        // The follower actor logs it; it counts towards this node's next
+        // snapshot as the leader's own proposals count on the leader.
+        auto bytes = p.txn.size();
+        self->state.sm->learner_proposal(p.zxid, p.txn);
+        count_logged(self, 1, bytes);
+        flush(self);
+      },
+      [=](local::forward_reply& r) {
+        self->state.sm->forward_reply(r.session, r.cxid, std::move(r.frame));
+        flush(self);
+      },
+      [=](local::forwarded_request& f) {
+        self->state.sm->forwarded(f.sid, f.rq, wall_ms());
+        flush(self);
+      },
       [=](local::lead_atom, int64_t epoch) {
         auto& sm = *self->state.sm;
         sm.lead(epoch);
@@ -314,6 +356,9 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
                             .count()
                       : 0;
           spdlog::info("datatree: snapshot {} done in {} ms", d.path, ms);
+          // The leader keeps every txn after its newest snapshot for DIFFs.
+          if (st.nd->leader)
+            self->send(st.nd->leader, local::snapshot_taken{d.zxid, d.path});
         }
         st.snap.reset();
       },

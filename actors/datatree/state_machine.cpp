@@ -8,6 +8,7 @@
 
 #include "actors/datatree/reaper.hpp"
 #include "actors/datatree/serve.hpp"
+#include "messages/wire/jute.hpp"
 
 namespace zkd::datatree {
 
@@ -31,6 +32,34 @@ std::string hex(int64_t x) {
   return buf;
 }
 
+std::vector<quorum::auth_id> to_quorum(const auth_ids& ids) {
+  std::vector<quorum::auth_id> out;
+  out.reserve(ids.size());
+  for (auto& i : ids)
+    out.push_back(quorum::auth_id{i.scheme, i.ident});
+  return out;
+}
+
+// In the learner's order: the expansion of an "auth" ACL entry follows it.
+auth_ids from_quorum(const std::vector<quorum::auth_id>& ids) {
+  auth_ids out;
+  out.reserve(ids.size());
+  for (auto& i : ids)
+    out.push_back(wire::id{i.scheme, i.id});
+  return out;
+}
+
+// A length-prefixed reply frame with at least a ReplyHeader.
+bool plausible_frame(const std::vector<char>& frame) {
+  constexpr size_t header_bytes = 4 + 4 + 8 + 4; // length, xid, zxid, err
+  if (frame.size() < header_bytes)
+    return false;
+  wire::reader r{frame.data(), frame.size()};
+  int32_t len = 0;
+  return r.read_int(len) && len >= 0 &&
+         static_cast<size_t>(len) == frame.size() - 4;
+}
+
 } // namespace
 
 state_machine::state_machine(std::unique_ptr<tree> t, prep_options opts,
@@ -49,6 +78,21 @@ void state_machine::requests(int64_t session, std::vector<wire::request>&& rqs,
 
 wire::err state_machine::session_write(const local::session_write& w,
                                        int64_t now_ms) {
+  if (following_) {
+    // The leader prepares it; the tracker hears of it through
+    // session_applied when the txn commits here.
+    quorum::request f;
+    f.session = w.session;
+    f.type = w.opcode;
+    if (w.opcode == wire::op::create_session) {
+      std::vector<char> buf;
+      wire::writer wr{buf};
+      wr.write_int(w.timeout_ms);
+      f.payload.assign(buf.begin(), buf.end());
+    }
+    out_.forwards.push_back(std::move(f));
+    return wire::err::ok;
+  }
   if (!leading())
     return wire::err::connection_loss;
   auto zxid = next_zxid_;
@@ -87,14 +131,40 @@ void state_machine::commit(int64_t upto) {
     auto f = std::move(inflight_.front());
     inflight_.pop_front();
     auto session = f.txn.hdr.session_id;
+    // On a learner: the client of this node whose forwarded request this
+    // txn is, if any. An error txn answers whatever request it was made of.
+    queued* waiter = nullptr;
+    if (following_)
+      waiter = find_forwarded(session, f.txn.hdr.cxid,
+                              f.opcode == wire::op::error ? 0 : f.opcode);
+    int32_t xid = f.from_client ? f.xid : f.txn.hdr.cxid;
     auto res = apply_committed(*tree_, f.txn, f.opcode,
-                               f.from_client ? &f.xid : nullptr);
+                               f.from_client || waiter ? &xid : nullptr);
     // Triggers first: a client sees the events of a change before the reply
     // to the request that made it (ZooKeeper's FinalRequestProcessor order).
     items.insert(items.end(), std::make_move_iterator(res.triggers.begin()),
                  std::make_move_iterator(res.triggers.end()));
     bool closing = f.opcode == wire::op::close_session;
-    if (f.from_client) {
+    if (waiter) {
+      if (closing) {
+        // Answered at once with the connection's close; as on the leader,
+        // what is already answered behind it follows (the connection drops
+        // it) and the rest goes with the session's queue below.
+        emit_reply(session, std::move(res.frame), local::watch_kind::none, {},
+                   true);
+        auto& q = queues_[session];
+        for (auto it = q.begin(); it != q.end(); ++it)
+          if (&*it == waiter) {
+            q.erase(it);
+            break;
+          }
+        drain(session);
+      } else {
+        waiter->resolved = true;
+        waiter->frame = std::move(res.frame);
+        drain(session);
+      }
+    } else if (f.from_client) {
       auto& q = queues_[session];
       if (!q.empty() && q.front().kind == queued::write &&
           q.front().zxid == f.zxid)
@@ -123,12 +193,175 @@ void state_machine::commit(int64_t upto) {
     }
   }
   prep_->applied(upto);
+  answer_syncs();
 }
 
 void state_machine::lead(int64_t epoch) {
+  if (following_)
+    violated("lead() after follow()");
   // The first zxid of an epoch has counter 1 (Zab: epoch << 32 | 1).
   next_zxid_ = (epoch << 32) + 1;
   prep_->reset();
+}
+
+void state_machine::follow() {
+  if (leading())
+    violated("follow() after lead()");
+  following_ = true;
+  prep_->reset();
+}
+
+void state_machine::learner_proposal(int64_t zxid, std::string_view bytes) {
+  if (leading()) {
+    out_.faults.push_back("datatree: a learner proposal of zxid " + hex(zxid) +
+                          " reached the leader; dropped");
+    return;
+  }
+  txn::record r;
+  if (!txn::decode(bytes, r) || !txn::well_formed(r)) {
+    out_.faults.push_back("datatree: the proposal of zxid " + hex(zxid) +
+                          " does not decode as a txn; dropped");
+    return;
+  }
+  if (r.hdr.zxid != zxid) {
+    out_.faults.push_back("datatree: the proposal of zxid " + hex(zxid) +
+                          " holds a txn of zxid " + hex(r.hdr.zxid) +
+                          "; dropped");
+    return;
+  }
+  auto last = inflight_.empty() ? tree_->last_zxid() : inflight_.back().zxid;
+  if (zxid <= last) {
+    out_.faults.push_back("datatree: the proposal of zxid " + hex(zxid) +
+                          " is not above " + hex(last) + "; dropped");
+    return;
+  }
+  // The header's type is the request's op code (create vs create2 shapes
+  // the reply), as the leader's prep wrote it.
+  auto opcode = r.hdr.type;
+  inflight_.push_back(inflight_txn{zxid, std::move(r), opcode, false, 0});
+}
+
+void state_machine::forward_reply(int64_t session, int32_t cxid,
+                                  std::vector<char> frame) {
+  auto* e = find_forwarded(session, cxid, 0);
+  if (e == nullptr)
+    return; // closed or expired meanwhile: nobody waits for it
+  if (!plausible_frame(frame)) {
+    out_.faults.push_back("datatree: the leader's reply to cxid " +
+                          std::to_string(cxid) + " of session " + hex(session) +
+                          " is not a reply frame");
+    frame = error_reply(cxid, tree_->last_zxid(), wire::err::system_error);
+  }
+  e->resolved = true;
+  e->frame = std::move(frame);
+  drain(session);
+}
+
+void state_machine::forwarded(uint64_t sid, const quorum::request& f,
+                              int64_t now_ms) {
+  auto refuse = [&](int32_t xid, wire::err e) {
+    answer_learner(sid, f.session, f.cxid,
+                   error_reply(xid, tree_->last_zxid(), e));
+  };
+  if (!leading()) {
+    refuse(f.cxid, wire::err::connection_loss);
+    return;
+  }
+  // The tracker's session writes: no client waits, the learner's tracker
+  // hears of the outcome through session_applied.
+  if (f.type == wire::op::create_session && f.payload.size() == 4) {
+    wire::reader r{f.payload};
+    int32_t timeout_ms = 0;
+    r.read_int(timeout_ms);
+    session_write(
+        local::session_write{f.session, wire::op::create_session, timeout_ms},
+        now_ms);
+    return;
+  }
+  if (f.type == wire::op::close_session && f.payload.empty()) {
+    session_write(local::session_write{f.session, wire::op::close_session, 0},
+                  now_ms);
+    return;
+  }
+  wire::request rq;
+  if (wire::decode_request(f.payload, rq) != wire::decode_status::ok ||
+      rq.hdr.xid != f.cxid || rq.hdr.type != f.type) {
+    refuse(f.cxid, wire::err::marshalling_error);
+    return;
+  }
+  bool gone = !tree_->has_session(f.session) && queues_.count(f.session) == 0;
+  if (gone &&
+      (goes_through_log(rq.hdr.type) || rq.hdr.type == wire::op::sync)) {
+    refuse(rq.hdr.xid, wire::err::session_expired);
+    return;
+  }
+  if (rq.hdr.type == wire::op::sync) {
+    auto after = inflight_.empty() ? tree_->last_zxid() : inflight_.back().zxid;
+    syncs_.push_back(pending_sync{after, sid, f.session, std::move(rq)});
+    answer_syncs();
+    return;
+  }
+  auto who = from_quorum(f.auth);
+  if (!goes_through_log(rq.hdr.type)) {
+    // Learners answer these themselves; should one come, it gets what a
+    // client of this node would (watches aside: they live on the learner).
+    answer_learner(sid, f.session, f.cxid,
+                   serve_read(*tree_, f.session, rq, who).frame);
+    return;
+  }
+  auto zxid = next_zxid_;
+  auto p = prepare_write(*prep_, f.session, rq, zxid, now_ms, who);
+  if (auto* e = std::get_if<wire::err>(&p)) {
+    refuse(rq.hdr.xid, *e);
+    return;
+  }
+  ++next_zxid_;
+  propose(std::move(std::get<txn::record>(p)), rq.hdr.type, false, rq.hdr.xid);
+}
+
+void state_machine::answer_learner(uint64_t sid, int64_t session, int32_t cxid,
+                                   std::vector<char> frame) {
+  out_.forward_replies.items.emplace_back(
+      sid, local::forward_reply{session, cxid, std::move(frame)});
+}
+
+void state_machine::answer_syncs() {
+  while (!syncs_.empty() && syncs_.front().after <= tree_->last_zxid()) {
+    auto& s = syncs_.front();
+    answer_learner(s.sid, s.session, s.request.hdr.xid,
+                   serve_read(*tree_, s.session, s.request).frame);
+    syncs_.pop_front();
+  }
+}
+
+void state_machine::forward(int64_t session, const wire::request& rq,
+                            const auth_ids& who) {
+  quorum::request f;
+  f.session = session;
+  f.cxid = rq.hdr.xid;
+  f.type = rq.hdr.type;
+  std::vector<char> buf;
+  wire::writer w{buf};
+  wire::write(w, rq);
+  f.payload.assign(buf.begin(), buf.end());
+  f.auth = to_quorum(who);
+  out_.forwards.push_back(std::move(f));
+  queued e{queued::forwarded, 0, {}, {}, {}};
+  e.cxid = rq.hdr.xid;
+  e.opcode = rq.hdr.type;
+  queues_[session].push_back(std::move(e));
+}
+
+state_machine::queued*
+state_machine::find_forwarded(int64_t session, int32_t cxid, int32_t opcode) {
+  auto i = queues_.find(session);
+  if (i == queues_.end())
+    return nullptr;
+  for (auto& e : i->second)
+    if (e.kind == queued::forwarded && !e.resolved && e.cxid == cxid &&
+        (opcode == 0 || e.opcode == opcode))
+      return &e;
+  return nullptr;
 }
 
 state_machine::output state_machine::take_output() {
@@ -163,17 +396,57 @@ void state_machine::check_invariants() const {
     if (f.from_client)
       waiting.emplace(f.zxid, &f);
   }
-  if (!inflight_.empty() && (!leading() || inflight_.back().zxid >= next_zxid_))
+  if (!inflight_.empty() && leading() && inflight_.back().zxid >= next_zxid_)
     violated("in-flight zxid not below the next one");
+  if (!inflight_.empty() && !leading() && !waiting.empty())
+    violated("a client write in flight on a node that does not lead");
+  if (leading() && following_)
+    violated("leading and following");
+  int64_t after = 0;
+  for (auto& s : syncs_) {
+    if (!leading())
+      violated("a pending sync on a node that does not lead");
+    if (s.after < after)
+      violated("pending syncs out of order");
+    after = s.after;
+    if (s.after <= tree_->last_zxid() || inflight_.empty() ||
+        s.after > inflight_.back().zxid)
+      violated("a pending sync waits for no txn in flight");
+  }
+  if (!out_.forwards.empty() && !following_)
+    violated("forwards from a node that does not follow");
+  // Before lead() a forwarded request is refused like a client's write.
+  if (!out_.forward_replies.items.empty() && following_)
+    violated("forward replies from a learner");
+  if (!out_.proposals.entries.empty() && !leading())
+    violated("proposals from a node that does not lead");
+  for (auto& f : out_.forwards) {
+    // A request with its header, or a session write: a timeout, or nothing.
+    bool session_write =
+        (f.type == wire::op::create_session && f.payload.size() == 4) ||
+        (f.type == wire::op::close_session && f.payload.empty());
+    if (!session_write && f.payload.size() < 8)
+      violated("a forward without a request");
+  }
+  for (auto& [sid, r] : out_.forward_replies.items)
+    if (!plausible_frame(r.frame))
+      violated("a forward reply without a reply frame");
   size_t queued_writes = 0;
   for (auto& [session, q] : queues_) {
-    // Anything but a write at the front would have been answered already.
+    // Anything but a write (or an unanswered forwarded request) at the
+    // front would have been answered already.
     if (q.empty())
       violated("empty queue kept");
-    if (q.front().kind != queued::write)
-      violated("queue not blocked by a write");
+    auto& front = q.front();
+    if (front.kind != queued::write &&
+        (front.kind != queued::forwarded || front.resolved))
+      violated("queue not blocked by a write or a forwarded request");
     int64_t last = 0;
     for (auto& e : q) {
+      if (e.kind == queued::forwarded && !following_)
+        violated("a forwarded request queued on a node that does not follow");
+      if (e.kind == queued::forwarded && e.resolved && e.frame.empty())
+        violated("a forwarded request answered without a frame");
       if (e.kind != queued::write)
         continue;
       auto i = waiting.find(e.zxid);
@@ -218,6 +491,16 @@ void state_machine::handle_request(int64_t session, wire::request& rq,
     emit_reply(session, error_reply(rq.hdr.xid, tree_->last_zxid(),
                                     wire::err::session_expired));
   };
+  // A learner hands the leader what only the leader can order: writes, and
+  // sync, whose answer says this node has caught up with the leader.
+  if (following_ &&
+      (goes_through_log(rq.hdr.type) || rq.hdr.type == wire::op::sync)) {
+    if (gone)
+      refuse_gone();
+    else
+      forward(session, rq, who);
+    return;
+  }
   if (!goes_through_log(rq.hdr.type)) {
     if (gone) {
       refuse_gone();
@@ -343,6 +626,8 @@ void state_machine::drain(int64_t session) {
   auto& q = i->second;
   while (!q.empty() && q.front().kind != queued::write) {
     auto& front = q.front();
+    if (front.kind == queued::forwarded && !front.resolved)
+      break;
     if (front.kind == queued::read)
       serve(session, front.request, front.who ? *front.who : no_ids());
     else
