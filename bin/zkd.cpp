@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <caf/all.hpp>
+
 #include <caf/io/all.hpp>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -22,6 +23,7 @@
 #include "actors/tracer/writer.hpp"
 #include "bin/tools/tools.hpp"
 #include "config/config.hpp"
+#include "messages/quorum/quorum.hpp"
 
 namespace {
 
@@ -76,6 +78,14 @@ struct caf_config : caf::actor_system_config {
     auto threads = std::max(2u, std::thread::hardware_concurrency());
     set("scheduler.max-threads", static_cast<size_t>(threads));
     set("middleman.workers", size_t{0});
+    // A frozen peer (SIGSTOP, a stalled VM) keeps its TCP connections up:
+    // without heartbeats BASP never notices it (CAF.md). Cut a link after
+    // 2 s of silence: the application's own pings (sync_limit) still decide
+    // about the quorum, this only turns a dead link into a DOWN sooner.
+    set("middleman.heartbeat-interval",
+        caf::timespan{std::chrono::milliseconds(250)});
+    set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(2)});
+    zkd::quorum::add_message_types(*this);
     load<caf::io::middleman>();
   }
 };

@@ -16,7 +16,8 @@ void require(bool ok, const char* what) {
 
 } // namespace
 
-core::core(size_t quorum) : quorum_(quorum) {
+core::core(size_t quorum, int64_t start)
+    : quorum_(quorum), committed_(start), last_proposed_(start) {
   require(quorum_ > 0, "quorum > 0");
 }
 

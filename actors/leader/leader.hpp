@@ -14,8 +14,9 @@ namespace zkd::leader {
 class core {
 public:
   // `quorum` is the number of acks (the leader's own included) a proposal
-  // needs: a majority of the voting members.
-  explicit core(size_t quorum);
+  // needs: a majority of the voting members. `start` is the newest zxid of
+  // the history the leader starts from, committed by definition.
+  explicit core(size_t quorum, int64_t start = 0);
 
   // A new proposal, zxids strictly increasing.
   void propose(int64_t zxid);
