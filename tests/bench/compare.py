@@ -83,38 +83,21 @@ def proc_rss_kb(pid):
 # ---------------------------------------------------------------------------------
 
 class BenchZooKeeper(harness.ZooKeeperServer):
-    """ZooKeeper with server JVM settings, optionally one member of an ensemble
-    (peers: [(sid, quorum_port, election_port)], myid: this member)."""
+    """A standalone ZooKeeper with server JVM settings."""
 
     heap = "1000m"
 
-    def __init__(self, peers=None, myid=None, **kwargs):
-        self.peers = peers
-        self.myid = myid
+    def __init__(self, **kwargs):
         self.defer_ready = False
         self.exec_t0 = None
         extra = {"forceSync": "yes", "maxClientCnxns": 0}
-        if peers:
-            extra.update({"initLimit": 10, "syncLimit": 5})
-            for sid, qp, ep in peers:
-                extra["server.%d" % sid] = "%s:%d:%d" % (harness.HOST, qp, ep)
         super().__init__(tick_ms=TICK_MS, extra_cfg=extra, **kwargs)
 
-    def _write_config(self):
-        super()._write_config()
-        if self.myid is not None:
-            with open(os.path.join(self.data_dir, "myid"), "w") as f:
-                f.write("%d\n" % self.myid)
-
     def _command(self):
-        cmd = ["java", "-cp", harness.zookeeper_classpath(),
-               "-Dzookeeper.log.dir=%s" % self.workdir, "-Xmx%s" % self.heap,
-               "-Djava.net.preferIPv4Stack=true", "-Dzookeeper.admin.enableServer=false",
-               "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
-               "-Dorg.slf4j.simpleLogger.showDateTime=true",
-               "org.apache.zookeeper.server.ZooKeeperServerMain" if not self.peers
-               else "org.apache.zookeeper.server.quorum.QuorumPeerMain",
-               self.config_path]
+        cmd = (["java", "-cp", harness.zookeeper_classpath(),
+                "-Dzookeeper.log.dir=%s" % self.workdir] +
+               harness.zookeeper_server_jvm_flags(self.heap) +
+               ["org.apache.zookeeper.server.ZooKeeperServerMain", self.config_path])
         self.exec_t0 = time.monotonic()
         return cmd
 
@@ -144,25 +127,15 @@ class BenchZkd(harness.ZkdServer):
             super().wait_ready(timeout)
 
 
-def mode_of(server):
-    """The Mode line of srvr: standalone, leader, follower (or None)."""
-    try:
-        for line in server.four_letter_word("srvr", timeout=3).splitlines():
-            if line.startswith("Mode:"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
-
-
 class Group:
     """The server processes one bench run talks to: one standalone server or
-    the members of an ensemble."""
+    the nodes of an ensemble (owner: the harness ensemble that closes them)."""
 
-    def __init__(self, kind, servers, setup):
+    def __init__(self, kind, servers, setup, owner=None):
         self.kind = kind
         self.servers = servers
         self.setup = setup  # "standalone" or "ensemble3"
+        self.owner = owner
 
     @property
     def hosts(self):
@@ -175,6 +148,9 @@ class Group:
         return all(s.running() for s in self.servers)
 
     def close(self):
+        if self.owner is not None:
+            self.owner.close()
+            return
         for s in self.servers:
             s.close()
 
@@ -236,71 +212,45 @@ def start_standalone(kind):
     return Group(kind, [srv], "standalone")
 
 
+# The ensembles' settings: both servers' defaults for the timing limits, fsync on,
+# no connection limit; the same as the standalone servers above.
+ENSEMBLE_CONFIG = {"tick_ms": TICK_MS, "init_limit_ticks": 10, "sync_limit_ticks": 5,
+                   "fsync": True, "max_client_connections": 0,
+                   "max_session_timeout_ms": None}  # the server's default (20 ticks)
+
+
+def new_ensemble(kind, n=3, zkd_bin=None):
+    """An unstarted harness ensemble of `kind` with ENSEMBLE_CONFIG, ZooKeeper
+    with server JVM settings. Raises harness.ServerError when zkd is missing."""
+    if kind == "zookeeper":
+        return harness.ZkEnsemble(
+            n=n, config=ENSEMBLE_CONFIG, start=False,
+            jvm_flags=harness.zookeeper_server_jvm_flags(BenchZooKeeper.heap))
+    return harness.ZkdEnsemble(n=n, config=ENSEMBLE_CONFIG, start=False, binary=zkd_bin)
+
+
 def start_zookeeper_ensemble(n=3):
-    ids = list(range(1, n + 1))
-    peers = [(sid, harness.free_port(), harness.free_port()) for sid in ids]
-    servers = [BenchZooKeeper(peers=peers, myid=sid, start=False) for sid in ids]
-    return _start_members("zookeeper", servers)
+    return _start_ensemble("zookeeper", new_ensemble("zookeeper", n))
 
 
-def zkd_ensemble_yaml(members):
-    """The one YAML file that describes a zkd ensemble (config/cluster3.yaml's
-    layout): members is [(id, client_port, quorum_port, election_port, data_dir)]."""
-    lines = ["tick_ms: %d" % TICK_MS, "fsync: true", "max_client_connections: 0",
-             'four_letter_words: "*"', "client:", "  address: %s" % harness.HOST,
-             "servers:"]
-    for sid, cport, qport, eport, data_dir in members:
-        lines += ["  - id: %d" % sid, "    host: %s" % harness.HOST,
-                  "    quorum_port: %d" % qport, "    election_port: %d" % eport,
-                  "    client_port: %d" % cport, "    role: participant",
-                  "    data_dir: %s" % data_dir]
-    return "\n".join(lines) + "\n"
+def start_zkd_ensemble(n=3, zkd_bin=None):
+    """zkd's ensemble mode: one YAML file for all members, `zkd --config FILE
+    --id N` for each (harness.ZkdEnsemble). Raises harness.ServerError when
+    this zkd cannot run one (it exits, never serves, or every member says it
+    is standalone), so the caller skips zkd ensembles with a note."""
+    return _start_ensemble("zkd", new_ensemble("zkd", n, zkd_bin))
 
 
-def start_zkd_ensemble(n=3):
-    """The hook for zkd's ensemble mode: one YAML file for all members,
-    `zkd --config FILE --id N` for each. Raises harness.ServerError when this
-    zkd cannot run one (it exits, never serves, or every member says it is
-    standalone), so the caller skips zkd ensembles with a note."""
-    ports = [harness.free_port() for _ in range(n)]
-    workdirs = [tempfile.mkdtemp(prefix="zkd-bench-ens%d-" % (i + 1)) for i in range(n)]
-    members = [(i + 1, ports[i], harness.free_port(), harness.free_port(),
-                os.path.join(workdirs[i], "data")) for i in range(n)]
-    text = zkd_ensemble_yaml(members)
-    servers = []
-    for i in range(n):
-        srv = BenchZkd(port=ports[i], workdir=workdirs[i], node_id=i + 1,
-                       config_text=text.replace("{", "{{").replace("}", "}}"),
-                       start=False)
-        srv._own_workdir = True  # ours to remove on close
-        servers.append(srv)
-    return _start_members("zkd", servers)
-
-
-def _start_members(kind, servers):
+def _start_ensemble(kind, ens):
     try:
-        for s in servers:
-            s.defer_ready = True
-            s.start()
-        for s in servers:
-            s.defer_ready = False
-            s.wait_ready(90)
-        # Give the members a moment to agree before asking each one.
-        modes = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            modes = [mode_of(s) for s in servers]
-            if modes.count("leader") == 1 and modes.count("follower") == len(servers) - 1:
-                return Group(kind, servers, "ensemble%d" % len(servers))
-            if all(m == "standalone" for m in modes):
-                break
-            time.sleep(0.2)
-        raise harness.ServerError("%s members report modes %s, not one leader and %d "
-                                  "followers" % (kind, modes, len(servers) - 1))
+        modes = ens.start(timeout=90)
+        if sorted(modes.values()) != ["follower"] * (ens.n - 1) + ["leader"]:
+            raise harness.ServerError("%s members report modes %s, not one leader and %d "
+                                      "followers" % (kind, modes, ens.n - 1))
     except Exception:
-        for s in servers:
-            s.close()
+        ens.close()
         raise
+    return Group(kind, ens.nodes, "ensemble%d" % ens.n, owner=ens)
 
 
 # ---------------------------------------------------------------------------------
@@ -788,7 +738,7 @@ def main(argv=None):
 
     if args.ensemble:
         for kind, starter in (("zookeeper", start_zookeeper_ensemble),
-                              ("zkd", start_zkd_ensemble)):
+                              ("zkd", lambda: start_zkd_ensemble(zkd_bin=zkd_bin))):
             try:
                 group = starter()
             except harness.ServerError as e:

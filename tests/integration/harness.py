@@ -13,6 +13,10 @@ either server:
 `start_server(kind, server_factory, **zkd_yaml_keys)` (or `new_server`) gives one
 test body either server: "zkd" or "zookeeper" (`KINDS`), the latter as a
 `ReferenceServer` translating the zkd YAML keys into zoo.cfg and JVM settings.
+Ensembles: `ZkdEnsemble(n=3, observers=0, config=...)` (one YAML, `zkd --config FILE
+--id N` per node) and `ZkEnsemble` (QuorumPeerMain JVMs, zoo.cfg + myid per node) share
+one interface (.nodes with kill9/sigstop/sigcont/start/mode, .leader(), .wait_serving());
+`new_ensemble()` picks ZooKeeper when ZKD_BIN=zookeeper, else zkd.
 Also here: kazoo helpers (`kazoo_session`, `stop_quietly`, `multi_supported`), `require_zkd` and
 the bounded waits `wait_until` and `Events`. The raw jute client is in
 rawclient.py, the network-cutting relay in tcpproxy.py.
@@ -636,6 +640,493 @@ def start_server(kind, server_factory, **config):
     """A started server of `kind` ("zkd" or "zookeeper") with the zkd YAML keys in
     `config`, from the server_factory fixture (which stops it after the test)."""
     return server_factory(server_class(kind), config=config)
+
+
+# ---------------------------------------------------------------------------------
+# Ensembles: 3 or 5 participants (+ observers) of zkd or of Apache ZooKeeper
+# ---------------------------------------------------------------------------------
+
+# What an ensemble runs with unless the caller says otherwise (zkd YAML keys; the
+# ZooKeeper side gets the same values as zoo.cfg keys, see ZooKeeperNode). A short tick keeps
+# failure detection (sync_limit ticks) and session expiry quick in tests; both
+# servers always get the same values.
+ENSEMBLE_DEFAULTS = {
+    "tick_ms": 500,
+    "init_limit_ticks": 10,
+    "sync_limit_ticks": 5,
+    "max_session_timeout_ms": 30000,
+    "max_client_connections": 0,
+    "four_letter_words": "*",
+}
+
+
+def parse_srvr(text):
+    """The "Key: value" lines of a srvr/stat answer as a dict (values as text)."""
+    out = {}
+    for line in text.splitlines():
+        if ": " in line:
+            k, v = line.split(": ", 1)
+            out[k.strip()] = v.strip()
+    return out
+
+
+def zookeeper_server_jvm_flags(heap="1000m"):
+    """JVM settings of a ZooKeeper run like production (default JIT and GC, a
+    zkServer.sh-like heap), for benchmarks; tests use the fast-start _JVM_FLAGS."""
+    return ["-Xmx%s" % heap, "-Djava.net.preferIPv4Stack=true",
+            "-Dzookeeper.admin.enableServer=false",
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+            "-Dorg.slf4j.simpleLogger.showDateTime=true"]
+
+
+class Member:
+    """What one member of an ensemble is: ids from 1, participants first."""
+
+    def __init__(self, sid, role, workdir, ports):
+        self.id = sid
+        self.role = role  # "participant" or "observer"
+        self.workdir = workdir
+        self.data_dir = os.path.join(workdir, "data")
+        self.client_port, self.quorum_port, self.election_port = ports
+
+
+def free_ports(count):
+    """`count` distinct TCP ports on 127.0.0.1 that nothing listens on right now
+    (all held open together, so none is handed out twice)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+class _EnsembleNode:
+    """Process control of one ensemble member, mixed into the zkd and the
+    ZooKeeper server classes (which give .hostport, .pid, .kill9(), .stop(),
+    .restart(), .four_letter_word(), .logs()).
+
+    start(wait=True) waits until this node serves (srvr reports a Mode), which
+    needs a quorum of its ensemble running; start(wait=False) only execs it.
+    """
+
+    serve_timeout = 60.0
+
+    def _member_init(self, ensemble, member):
+        self.ensemble = ensemble
+        self.member = member
+        self.id = member.id
+        self.role = member.role
+        self.stopped = False  # SIGSTOPped
+        self.wanted = False  # started and not stopped or killed since: should run
+        self.exec_t0 = None  # time.monotonic() of the latest exec
+        self._wait_on_start = True
+
+    # -- process control ----------------------------------------------------------
+    def start(self, wait=True, timeout=None):
+        self._wait_on_start = wait
+        self.stopped = False
+        self.wanted = True
+        if timeout is not None:
+            self.start_timeout = timeout
+        try:
+            super().start()
+        finally:
+            self._wait_on_start = True
+
+    def restart(self, kill=False, wait=True):
+        if kill:
+            self.kill9()
+        else:
+            self.stop()
+        self.start(wait=wait)
+
+    def sigstop(self):
+        """Freezes the process (a GC pause or a hung machine, as seen by peers)."""
+        os.kill(self.pid, signal.SIGSTOP)
+        self.stopped = True
+
+    def sigcont(self):
+        if self.running():
+            os.kill(self.pid, signal.SIGCONT)
+        self.stopped = False
+
+    def kill9(self):
+        self.wanted = False
+        code = super().kill9()
+        self.stopped = False
+        return code
+
+    def _terminate(self, grace):
+        if self.stopped and self.running():
+            # A frozen process would sit on SIGTERM until the grace ran out.
+            os.kill(self.pid, signal.SIGCONT)
+        self.stopped = False
+        self.wanted = False
+        return super()._terminate(grace)
+
+    def _command(self):
+        cmd = self._member_command()
+        self.exec_t0 = time.monotonic()
+        return cmd
+
+    # -- state ----------------------------------------------------------------------
+    def srvr(self, timeout=2.0):
+        """srvr as a dict, {} when the node does not answer (down, frozen)."""
+        if not self.running() or self.stopped:
+            return {}
+        try:
+            return parse_srvr(self.four_letter_word("srvr", timeout=timeout))
+        except OSError:
+            return {}
+
+    def mode(self, timeout=2.0):
+        """leader, follower, observer (standalone for a lone server), or None
+        while the node does not serve (looking, down, frozen)."""
+        return self.srvr(timeout).get("Mode")
+
+    def zxid(self, timeout=2.0):
+        """The last zxid srvr reports, or None."""
+        z = self.srvr(timeout).get("Zxid")
+        return int(z, 16) if z else None
+
+    def wait_ready(self, timeout):
+        if not self._wait_on_start:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with code %s during start-up\n%s" %
+                                  (self.kind, self.proc.returncode, self.logs()))
+            if self.mode(timeout=1.0):
+                return
+            time.sleep(0.05)
+        raise ServerError("%s node %d on %s does not serve after %.1fs\n%s" %
+                          (self.kind, self.id, self.hostport, timeout, self.logs()))
+
+    def __repr__(self):
+        return "<%s #%d %s pid=%s%s>" % (self.kind, self.id, self.hostport, self.pid,
+                                         " STOPPED" if self.stopped else "")
+
+
+class ZkdNode(_EnsembleNode, ZkdServer):
+    """One zkd of a ZkdEnsemble: `zkd --config ENSEMBLE.yaml --id N`."""
+
+    kind = "zkd-node"
+
+    def __init__(self, ensemble, member, binary=None):
+        self._member_init(ensemble, member)
+        self.start_timeout = self.serve_timeout
+        super().__init__(port=member.client_port, workdir=member.workdir,
+                         node_id=member.id, start=False, binary=binary)
+
+    @property
+    def config_path(self):
+        return self.ensemble.config_path
+
+    def _write_config(self):
+        pass  # the ensemble wrote the one file every node reads
+
+    def _member_command(self):
+        return ZkdServer._command(self)
+
+
+class ZooKeeperNode(_EnsembleNode, ReferenceServer):
+    """One Apache ZooKeeper QuorumPeerMain of a ZkEnsemble: zoo.cfg with every
+    server.N line, myid in its data dir."""
+
+    kind = "zookeeper-node"
+
+    def __init__(self, ensemble, member, config, jvm_flags):
+        self._member_init(ensemble, member)
+        self.jvm_flags = list(jvm_flags)
+        super().__init__(config=config, port=member.client_port, workdir=member.workdir,
+                         start=False, start_timeout=self.serve_timeout)
+        self.extra_cfg.update(ensemble.zk_quorum_cfg(config))
+        if member.role == "observer":
+            self.extra_cfg["peerType"] = "observer"
+
+    def _write_config(self):
+        ReferenceServer._write_config(self)
+        with open(os.path.join(self.data_dir, "myid"), "w") as f:
+            f.write("%d\n" % self.id)
+
+    def _member_command(self):
+        return (["java", "-cp", zookeeper_classpath(),
+                 "-Dzookeeper.log.dir=%s" % self.workdir] + self.jvm_flags + self.jvm_props +
+                ["org.apache.zookeeper.server.quorum.QuorumPeerMain", self.config_path])
+
+
+class _Ensemble:
+    """n participants and `observers` observers on 127.0.0.1, each with its own
+    free ports, data dir and log files under one temporary directory.
+
+        with ZkEnsemble(n=3) as ens:              # or ZkdEnsemble, or new_ensemble()
+            ens.connect_string()                  # "127.0.0.1:p1,127.0.0.1:p2,..."
+            leader = ens.leader()                 # the node whose srvr says leader
+            leader.kill9(); ens.wait_serving(30)  # a new leader among the rest
+            leader.start()                        # rejoins (waits until it serves)
+
+    config: zkd YAML keys over ENSEMBLE_DEFAULTS (tick_ms, init_limit_ticks,
+    sync_limit_ticks, snapshot_count, min/max_session_timeout_ms, fsync, ...);
+    ZooKeeper gets the equivalent zoo.cfg keys.
+    """
+
+    kind = "ensemble"
+    start_timeout = 90.0
+
+    def __init__(self, n=3, observers=0, config=None, start=True, timeout=None,
+                 workdir=None):
+        self.n = n
+        self.n_observers = observers
+        # A key set to None falls back to the server's own default.
+        self.config = {k: v for k, v in dict(ENSEMBLE_DEFAULTS, **(config or {})).items()
+                       if v is not None}
+        self._own_workdir = workdir is None
+        self.workdir = workdir or tempfile.mkdtemp(prefix="zkd-ens-%s-" % self.kind)
+        self._closed = False
+        self.members = []
+        ports = free_ports(3 * (n + observers))
+        for sid in range(1, n + observers + 1):
+            wd = os.path.join(self.workdir, "n%d" % sid)
+            os.makedirs(os.path.join(wd, "data"), exist_ok=True)
+            self.members.append(Member(sid, "participant" if sid <= n else "observer", wd,
+                                       ports[3 * (sid - 1):3 * sid]))
+        self.nodes = [self._make_node(m) for m in self.members]
+        if start:
+            try:
+                self.start(timeout)
+            except Exception:
+                self.close()
+                raise
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self, timeout=None):
+        """Execs every node that is not running, then waits until all serve."""
+        for node in self.nodes:
+            if not node.running():
+                node.start(wait=False)
+        self.start_t_last = max(n.exec_t0 for n in self.nodes)
+        return self.wait_serving(timeout or self.start_timeout)
+
+    def close(self, keep=False):
+        if self._closed:
+            return
+        self._closed = True
+        for node in self.nodes:
+            try:
+                node._terminate(grace=10.0)
+            except Exception:
+                pass
+        if keep:
+            sys.stderr.write("kept %s of %s\n" % (self.workdir, self.kind))
+        elif self._own_workdir and not os.environ.get("ZKD_KEEP_TMP"):
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            sys.stderr.write(self.logs())
+        self.close()
+        return False
+
+    # -- who is who ----------------------------------------------------------------
+    def node(self, sid):
+        return self.nodes[sid - 1]
+
+    def participants(self):
+        return [n for n in self.nodes if n.role == "participant"]
+
+    def observers(self):
+        return [n for n in self.nodes if n.role == "observer"]
+
+    def running(self):
+        """Nodes whose process runs and is not frozen."""
+        return [n for n in self.nodes if n.running() and not n.stopped]
+
+    def connect_string(self, nodes=None):
+        return ",".join(n.hostport for n in (self.nodes if nodes is None else nodes))
+
+    def modes(self):
+        """{id: mode or None} of every node (None: down, frozen or not serving)."""
+        return {n.id: n.mode() for n in self.nodes}
+
+    def leader(self):
+        """The one running node that reports Mode: leader, or None (none, or
+        more than one while an old leader has not noticed yet)."""
+        leaders = [n for n in self.running() if n.mode() == "leader"]
+        return leaders[0] if len(leaders) == 1 else None
+
+    def followers(self):
+        return [n for n in self.running() if n.mode() == "follower"]
+
+    def wait_leader(self, timeout=60.0, exclude=()):
+        """Waits until exactly one running node leads (and it is not in
+        `exclude`); returns it."""
+        def new_leader():
+            leader = self.leader()
+            return leader if leader is not None and leader not in exclude else None
+
+        found = wait_until(new_leader, timeout, interval=0.05)
+        if found is None:
+            raise ServerError("%s: no single leader after %.0fs: modes %s\n%s" %
+                              (self.kind, timeout, self.modes(), self.logs()))
+        return found
+
+    def wait_serving(self, timeout=60.0, nodes=None):
+        """Waits until every running node (or each of `nodes`) answers srvr with
+        a Mode and exactly one of them is the leader; returns {id: mode}."""
+        deadline = time.monotonic() + timeout
+        modes = {}
+        while True:
+            # Nodes that should run: one that exited on its own is an error.
+            targets = ([n for n in self.nodes if n.wanted and not n.stopped]
+                       if nodes is None else nodes)
+            dead = [n for n in targets if not n.running()]
+            if dead:
+                raise ServerError("%s: node(s) %s exited\n%s" % (
+                    self.kind, [n.id for n in dead], self.logs()))
+            modes = {n.id: n.mode(timeout=1.0) for n in targets}
+            if len(modes) > 1 and all(m == "standalone" for m in modes.values()):
+                raise ServerError("%s: every node runs standalone (%s): this server "
+                                  "cannot run an ensemble\n%s" % (self.kind, modes, self.logs()))
+            if all(modes.values()):
+                if nodes is None:
+                    if list(modes.values()).count("leader") == 1:
+                        return modes
+                elif self.leader() is not None:
+                    return modes
+            if time.monotonic() >= deadline:
+                raise ServerError("%s: not serving after %.0fs: modes %s\n%s" % (
+                    self.kind, timeout, modes, self.logs()))
+            time.sleep(0.05)
+
+    def wait_same_zxid(self, timeout=30.0, nodes=None):
+        """Waits until every running node (or each of `nodes`) reports the same
+        last zxid; returns it."""
+        targets = self.running() if nodes is None else nodes
+        last = {}
+
+        def same():
+            last.clear()
+            last.update({n.id: n.zxid() for n in targets})
+            values = set(last.values())
+            return len(values) == 1 and None not in values
+
+        if not wait_until(same, timeout, interval=0.1):
+            raise ServerError("%s: zxids differ after %.0fs: %s" % (
+                self.kind, timeout, {k: (hex(v) if v is not None else None)
+                                     for k, v in last.items()}))
+        return next(iter(last.values()))
+
+    def logs(self, max_bytes=8000):
+        return "".join("==== node %d (%s)\n%s" % (n.id, n.role, n.logs(max_bytes))
+                       for n in self.nodes)
+
+    def __repr__(self):
+        return "<%s %s>" % (self.kind, self.nodes)
+
+
+class ZkdEnsemble(_Ensemble):
+    """zkd nodes started as `zkd --config FILE --id N` from one generated YAML
+    (config/cluster3.yaml's layout)."""
+
+    kind = "zkd-ensemble"
+
+    def __init__(self, n=3, observers=0, config=None, binary=None, **kwargs):
+        self.binary = binary or zkd_bin()
+        if self.binary == "zookeeper" or not (os.path.isfile(self.binary) and
+                                              os.access(self.binary, os.X_OK)):
+            raise ServerError("zkd binary %r not found (set ZKD_BIN)" % self.binary)
+        super().__init__(n=n, observers=observers, config=config, **kwargs)
+
+    @property
+    def config_path(self):
+        return os.path.join(self.workdir, "cluster.yaml")
+
+    def yaml_text(self):
+        doc = dict(self.config)
+        doc["data_dir"] = os.path.join(self.workdir, "data")
+        doc["client"] = _deep_merge({"address": HOST}, doc.get("client"))
+        doc["servers"] = [{"id": m.id, "host": HOST, "quorum_port": m.quorum_port,
+                           "election_port": m.election_port, "client_port": m.client_port,
+                           "role": m.role, "data_dir": m.data_dir} for m in self.members]
+        return to_yaml(doc) + "\n"
+
+    def _make_node(self, member):
+        if not os.path.exists(self.config_path):
+            with open(self.config_path, "w") as f:
+                f.write(self.yaml_text())
+        return ZkdNode(self, member, binary=self.binary)
+
+
+class ZkEnsemble(_Ensemble):
+    """Apache ZooKeeper 3.8 QuorumPeerMain JVMs (the Debian package).
+
+    jvm_flags: the JVM settings (default: the fast-start flags of the tests;
+    benchmarks pass zookeeper_server_jvm_flags())."""
+
+    kind = "zookeeper-ensemble"
+
+    def __init__(self, n=3, observers=0, config=None, jvm_flags=None, **kwargs):
+        self.jvm_flags = list(_JVM_FLAGS if jvm_flags is None else jvm_flags)
+        super().__init__(n=n, observers=observers, config=config, **kwargs)
+
+    def zk_quorum_cfg(self, config):
+        """zoo.cfg keys of the ensemble beyond ReferenceServer's translation."""
+        # ZooKeeper needs both in an ensemble; zkd's defaults otherwise.
+        cfg = {"initLimit": config.get("init_limit_ticks", 10),
+               "syncLimit": config.get("sync_limit_ticks", 5)}
+        if "snapshot_count" in config:
+            cfg["snapCount"] = config["snapshot_count"]
+        for m in self.members:
+            cfg["server.%d" % m.id] = "%s:%d:%d%s" % (
+                HOST, m.quorum_port, m.election_port,
+                ":observer" if m.role == "observer" else "")
+        return cfg
+
+    def _make_node(self, member):
+        # Both servers' default tick, should the caller have unset it.
+        return ZooKeeperNode(self, member, dict({"tick_ms": 2000}, **self.config),
+                             self.jvm_flags)
+
+
+def ensemble_class():
+    """ZkEnsemble when the reference is asked for (ZKD_BIN=zookeeper), else
+    ZkdEnsemble: the switch every other integration test uses."""
+    return ZkEnsemble if zkd_is_reference() else ZkdEnsemble
+
+
+def new_ensemble(n=3, observers=0, config=None, **kwargs):
+    """A started ensemble of the selected server; inside a test, skips it when
+    zkd is not built (see require_zkd). The caller closes it."""
+    cls = ensemble_class()
+    if cls is ZkdEnsemble:
+        require_zkd()
+    return cls(n=n, observers=observers, config=config, **kwargs)
+
+
+def tree_of(client, root):
+    """{path: data} of `root` and everything below it, read through `client`
+    (a KazooClient), after a sync so the answer includes every write the
+    leader had committed when the sync was sent."""
+    client.sync(root)
+    out = {}
+
+    def walk(path):
+        data, _ = client.get(path)
+        out[path] = data
+        for child in client.get_children(path):
+            walk(path.rstrip("/") + "/" + child)
+
+    walk(root)
+    return out
 
 
 def _cleanup_at_exit():
