@@ -111,6 +111,7 @@ void core::send_vote_to(server_id to) {
 }
 
 void core::connected(int64_t, server_id peer) {
+  unreachable_.erase(peer);
   if (started_ && looking() && peer != settings_.self && is_participant(peer))
     send_vote_to(peer);
 }
@@ -218,8 +219,18 @@ bool core::check_leader(const vote_set& set, server_id leader,
   return logical_clock_ == election_epoch;
 }
 
+void core::disconnected(int64_t now_ms, server_id peer) {
+  if (peer == settings_.self || !is_participant(peer))
+    return;
+  unreachable_.insert(peer);
+  if (started_ && looking())
+    check_quorum(now_ms);
+}
+
 bool core::all_voted() const {
   for (auto p : settings_.participants) {
+    if (unreachable_.count(p) > 0)
+      continue;
     auto i = recv_.find(p);
     if (i == recv_.end() || i->second.state != peer_state::looking)
       return false;

@@ -107,6 +107,12 @@ public:
   // was sent while the peer was unreachable is lost).
   void connected(int64_t now_ms, server_id peer);
 
+  // The connection to `peer` is gone (it crashed, or the network cut it).
+  // A round then does not wait out the finalize delay for its vote: the
+  // delay only buys a chance at a better leader, and the best vote of any
+  // quorum is a safe one (Zab's discovery checks the rest).
+  void disconnected(int64_t now_ms, server_id peer);
+
   // Time passed: ends a finished finalize wait, re-sends our vote after a
   // silence.
   void tick(int64_t now_ms);
@@ -149,6 +155,7 @@ private:
   bool check_leader(const vote_set& set, server_id leader,
                     uint64_t election_epoch) const;
   bool all_voted() const;
+  std::set<server_id> unreachable_; // links lost since they last connected
   void decide(const vote& v);
   vote initial_vote() const;
 

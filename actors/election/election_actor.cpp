@@ -146,6 +146,8 @@ caf::behavior election_actor(election_ptr self, actor_settings cfg,
       auto id = i->first;
       st.links.erase(i);
       spdlog::debug("election: lost {}", id);
+      st.c->disconnected(now_ms(self), id);
+      flush(self);
       if (st.c->is_participant(id) && id != me) {
         st.backoff_ms[id] = st.cfg.reconnect_min_ms;
         schedule_reconnect(self, id);
