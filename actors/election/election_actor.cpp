@@ -12,6 +12,8 @@
 #include <caf/stateful_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/tracer/tracer.hpp"
+
 namespace zkd::election {
 
 namespace {
@@ -58,14 +60,23 @@ void flush(election_ptr self) {
   for (auto& a : out.send) {
     auto i = st.links.find(a.to);
     // Unreachable peers miss this one; connected() catches them up.
-    if (i != st.links.end())
+    if (i != st.links.end()) {
+      ZKD_TRACE_TO_NODE(
+          election, self->id(), election, tracer::id_of(i->second), a.to,
+          "NOTIFICATION", {"state", quorum::to_string(a.n.state)},
+          {"leader", a.n.v.leader}, {"zxid", tracer::hex{a.n.v.zxid}},
+          {"round", a.n.v.election_epoch}, {"peer_epoch", a.n.v.peer_epoch});
       self->send(i->second, a.n);
+    }
   }
   if (out.decided) {
     auto& d = *out.decided;
     spdlog::info("election: {} {} (zxid 0x{:x}, peer epoch {}, round {})",
                  quorum::to_string(d.state), d.v.leader, d.v.zxid,
                  d.v.peer_epoch, d.v.election_epoch);
+    ZKD_TRACE(election, self->id(), peer, tracer::id_of(st.parent), "elected",
+              {"state", quorum::to_string(d.state)}, {"leader", d.v.leader},
+              {"zxid", tracer::hex{d.v.zxid}});
     self->send(st.parent, elected{d.state, d.v});
   }
   if (auto at = st.c->next_deadline_ms();

@@ -64,6 +64,19 @@ void end_role(follower_ptr self, local::role_ended r) {
   self->quit();
 }
 
+// Until LEADERINFO we talk to the leader actor, then to the learner
+// handler it gave us.
+void trace_to_leader(follower_ptr self, const char* what, int64_t zxid) {
+  auto& st = self->state;
+  if (st.leader == st.leader_actor)
+    ZKD_TRACE_TO_NODE(follower, self->id(), leader, tracer::id_of(st.leader),
+                      st.args.leader_id, what, {"zxid", tracer::hex{zxid}});
+  else
+    ZKD_TRACE_TO_NODE(follower, self->id(), learner_handler,
+                      tracer::id_of(st.leader), st.args.leader_id, what,
+                      {"zxid", tracer::hex{zxid}});
+}
+
 void flush(follower_ptr self) {
   auto& st = self->state;
   auto effects = st.core->take_effects();
@@ -87,10 +100,8 @@ void flush(follower_ptr self) {
               return;
             std::visit(
                 [&](auto& m) {
-                  ZKD_TRACE_TO_NODE(
-                      follower, self->id(), leader, tracer::id_of(st.leader),
-                      st.args.leader_id, quorum::message_name(m),
-                      {"zxid", tracer::hex{quorum::message_zxid(m)}});
+                  trace_to_leader(self, quorum::message_name(m),
+                                  quorum::message_zxid(m));
                   self->send(st.leader, std::move(m));
                 },
                 x.msg);
@@ -292,9 +303,7 @@ caf::behavior follower_impl(follower_ptr self, std::shared_ptr<node> nd,
         auto& st = self->state;
         if (st.over || !st.leader)
           return; // the round ends; the client reconnects and retries
-        ZKD_TRACE(follower, self->id(), leader, tracer::id_of(st.leader),
-                  "request", {"session", tracer::hex{rq.session}},
-                  {"cxid", rq.cxid}, {"type", rq.type});
+        trace_to_leader(self, "REQUEST", 0);
         self->send(st.leader, std::move(rq));
       },
   };

@@ -205,9 +205,10 @@ void lead(peer_ptr self) {
   auto& st = self->state;
   st.leader_id = st.nd->cfg.id;
   st.log->info("round {}: LEADING", st.round);
-  ZKD_TRACE(peer, self->id(), leader, 0, "spawn_leader", {"round", st.round});
   st.role = spawn_leader(self->system(), st.nd, leader_settings(self),
                          std::move(st.data.history), self);
+  ZKD_TRACE(peer, self->id(), leader, tracer::id_of(st.role), "spawn_leader",
+            {"round", st.round});
   st.nd->leader = st.role;
 }
 
@@ -248,9 +249,9 @@ void follow(peer_ptr self, uint64_t leader_id, bool observer) {
   a.leader_id = leader_id;
   self->send(st.nd->datatree, local::follow_atom::value);
   self->send(st.nd->session_tracker, local::follow_atom::value);
-  ZKD_TRACE(peer, self->id(), follower, 0, "spawn_follower",
-            {"round", st.round}, {"leader", leader_id});
   st.role = spawn_follower(self->system(), st.nd, std::move(a), self);
+  ZKD_TRACE(peer, self->id(), follower, tracer::id_of(st.role),
+            "spawn_follower", {"round", st.round}, {"leader", leader_id});
   st.nd->learner = st.role;
 }
 
