@@ -39,6 +39,10 @@ core::core(settings s) : settings_(std::move(s)) {
           "max notification interval >= min");
   participant_ = is_participant(settings_.self);
   quorum_size_ = ps.size() / 2 + 1;
+  if (settings_.skip_unreached)
+    for (auto p : ps)
+      if (p != settings_.self)
+        unreachable_.insert(p);
 }
 
 bool core::is_participant(server_id id) const {

@@ -63,6 +63,10 @@ struct settings {
   // How long a quorum must hold without a better vote before the round ends
   // (ZooKeeper's finalizeWait).
   int64_t finalize_wait_ms = 200;
+  // Treat a participant we never reached like one whose link dropped: its
+  // vote is not waited for. Starting nodes then elect as soon as a quorum
+  // that can talk agrees, and a late node joins the settled ensemble.
+  bool skip_unreached = false;
   // After this long without a notification, send ours again, and double the
   // interval up to the maximum (ZooKeeper's min/maxNotificationInterval).
   int64_t min_notification_interval_ms = 200;

@@ -378,6 +378,7 @@ caf::behavior peer_impl(peer_ptr self, std::shared_ptr<node> nd,
     // vote being in ends the round at once (see election.hpp), so this
     // only delays rounds with a member down.
     es.election.finalize_wait_ms = 100;
+    es.election.skip_unreached = true;
     for (auto& m : members)
       es.members.push_back({m.id, m.host, m.election_port});
     st.election = election::spawn_election(

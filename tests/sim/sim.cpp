@@ -584,6 +584,7 @@ private:
     s.self = n.id;
     s.participants.assign(voters_.begin(), voters_.end());
     s.finalize_wait_ms = 100; // as the peer sets it
+    s.skip_unreached = true;  // likewise
     return s;
   }
 
@@ -641,10 +642,20 @@ private:
 
   void link_down(int i, int j) {
     auto& p = pair(i, j);
+    bool was_up = p.el_up;
     p.el_up = false;
     ++p.el_gen;
     clear(&el_ch_[idx(i, j)]);
     clear(&el_ch_[idx(j, i)]);
+    // Both election actors see the DOWN, as in the node.
+    if (was_up)
+      for (auto [a, b] : {std::pair{i, j}, std::pair{j, i}}) {
+        auto& n = nodes_[static_cast<size_t>(a)];
+        if (!n.alive || !n.el)
+          continue;
+        n.el->disconnected(now_, nodes_[static_cast<size_t>(b)].id);
+        flush_election(n);
+      }
   }
 
   // Each side's election actor reconnects after its backoff and tells its
