@@ -828,3 +828,787 @@ TEST_CASE("a handle given an unknown session id is told it expired",
   CHECK(c.session().wait_for_state(ZOO_EXPIRED_SESSION_STATE));
   CHECK(zoo_state(c.get()) == ZOO_EXPIRED_SESSION_STATE);
 }
+
+// ---------------------------------------------------------------------------
+// Ensemble cases, run by tests/integration/test_c_client_ensemble.py against a
+// 3-node ensemble. Hidden ([.]) so the single-server run (run_c_client.py)
+// leaves them out. The driver passes:
+//   ZK_HOSTS       every node's host:port, in server id order (1, 2, 3)
+//   ZK_LEADER      the leader's host:port when the case starts
+//   ZK_FOLLOWERS   the followers' host:ports
+//   ZK_DRIVER_DIR  where ask_driver() leaves requests for the driver, which
+//                  does what this process cannot (killing a node)
+// ---------------------------------------------------------------------------
+
+namespace {
+
+std::string required_env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0')
+    FAIL(name << " is not set: run this case through "
+                 "tests/integration/test_c_client_ensemble.py");
+  return value;
+}
+
+std::vector<std::string> split_hosts(const std::string& hosts) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= hosts.size()) {
+    auto comma = hosts.find(',', start);
+    if (comma == std::string::npos)
+      comma = hosts.size();
+    if (comma > start)
+      out.push_back(hosts.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string join_hosts(const std::vector<std::string>& hosts) {
+  std::string out;
+  for (const auto& h : hosts)
+    out += (out.empty() ? "" : ",") + h;
+  return out;
+}
+
+// A handle on `hosts` (one host pins it to that node), connected.
+std::unique_ptr<client> connect_to(const std::string& hosts,
+                                   int timeout_ms = 10000) {
+  auto c = std::make_unique<client>(nullptr, timeout_ms, hosts);
+  REQUIRE(c->wait_connected());
+  return c;
+}
+
+// The host:port the handle is connected to, as given in its host list.
+std::string current_server(zhandle_t* zh) {
+  const char* s = zoo_get_current_server(zh);
+  return s != nullptr ? s : "";
+}
+
+bool exists_file(const std::string& path) {
+  return ::access(path.c_str(), F_OK) == 0;
+}
+
+// Leaves `step` for the driver (written under a temporary name and renamed,
+// so the driver never reads half a request) and waits for its answer file.
+// Returns the answer's first line.
+std::string ask_driver(const std::string& step,
+                       std::chrono::seconds limit = 90s) {
+  const auto dir = required_env("ZK_DRIVER_DIR");
+  const auto request = dir + "/" + step + ".request";
+  const auto done = dir + "/" + step + ".done";
+  {
+    const auto tmp = request + ".tmp";
+    FILE* f = std::fopen(tmp.c_str(), "w");
+    REQUIRE(f != nullptr);
+    std::fputs(step.c_str(), f);
+    std::fclose(f);
+    REQUIRE(std::rename(tmp.c_str(), request.c_str()) == 0);
+  }
+  const auto deadline = clock_type::now() + limit;
+  while (!exists_file(done)) {
+    if (clock_type::now() > deadline)
+      FAIL("the driver did not answer " << step << " within " << limit.count()
+                                        << "s");
+    std::this_thread::sleep_for(20ms);
+  }
+  char line[512] = {0};
+  FILE* f = std::fopen(done.c_str(), "r");
+  REQUIRE(f != nullptr);
+  if (std::fgets(line, sizeof(line), f) == nullptr)
+    line[0] = '\0';
+  std::fclose(f);
+  std::string answer = line;
+  while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r'))
+    answer.pop_back();
+  return answer;
+}
+
+// Records the completions of asynchronous calls in the order the client
+// library runs them, so a case can check that replies come back in the
+// order the requests were sent, each with its own result.
+class pipeline {
+public:
+  struct result {
+    int index = -1;
+    int rc = 0;
+    std::string value;
+    Stat stat{};
+    bool has_stat = false;
+    std::vector<std::string> children;
+  };
+
+  // The context one completion gets: which request it answers.
+  const void* next() {
+    slots_.push_back(std::make_unique<slot>(slot{this, issued_++}));
+    return slots_.back().get();
+  }
+
+  // Result storage for one zoo_amulti that outlives the call.
+  zoo_op_result_t* multi_results(size_t count) {
+    multi_.push_back(std::make_unique<zoo_op_result_t[]>(count));
+    return multi_.back().get();
+  }
+
+  int issued() const { return issued_; }
+
+  // Completions so far with a result other than ZOK.
+  int failures() const { return failures_; }
+
+  // Waits until at least `count` completions have run.
+  bool wait_count(int count, std::chrono::milliseconds limit = wait_limit) {
+    std::unique_lock<std::mutex> lock{mutex_};
+    return cv_.wait_for(lock, limit, [&] {
+      return static_cast<int>(results_.size()) >= count;
+    });
+  }
+
+  bool wait_all(std::chrono::milliseconds limit = wait_limit) {
+    std::unique_lock<std::mutex> lock{mutex_};
+    return cv_.wait_for(lock, limit, [&] {
+      return static_cast<int>(results_.size()) == issued_;
+    });
+  }
+
+  std::vector<result> results() {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return results_;
+  }
+
+  static void on_void(int rc, const void* data) { record(data, rc); }
+
+  static void on_stat(int rc, const Stat* st, const void* data) {
+    result r;
+    r.rc = rc;
+    if (rc == ZOK && st != nullptr) {
+      r.stat = *st;
+      r.has_stat = true;
+    }
+    record(data, r);
+  }
+
+  static void on_data(int rc, const char* value, int len, const Stat* st,
+                      const void* data) {
+    result r;
+    r.rc = rc;
+    if (rc == ZOK && value != nullptr && len > 0)
+      r.value.assign(value, static_cast<size_t>(len));
+    if (rc == ZOK && st != nullptr) {
+      r.stat = *st;
+      r.has_stat = true;
+    }
+    record(data, r);
+  }
+
+  static void on_string(int rc, const char* value, const void* data) {
+    result r;
+    r.rc = rc;
+    if (rc == ZOK && value != nullptr)
+      r.value = value;
+    record(data, r);
+  }
+
+  static void on_strings(int rc, const String_vector* sv, const void* data) {
+    result r;
+    r.rc = rc;
+    if (rc == ZOK && sv != nullptr) {
+      for (int i = 0; i < sv->count; ++i)
+        r.children.emplace_back(sv->data[i]);
+      std::sort(r.children.begin(), r.children.end());
+    }
+    record(data, r);
+  }
+
+private:
+  struct slot {
+    pipeline* owner;
+    int index;
+  };
+
+  static void record(const void* data, int rc) {
+    result r;
+    r.rc = rc;
+    record(data, r);
+  }
+
+  static void record(const void* data, result r) {
+    const auto* s = static_cast<const slot*>(data);
+    r.index = s->index;
+    if (r.rc != ZOK)
+      ++s->owner->failures_;
+    {
+      std::lock_guard<std::mutex> guard{s->owner->mutex_};
+      s->owner->results_.push_back(std::move(r));
+    }
+    s->owner->cv_.notify_all();
+  }
+
+  // Only the test thread adds slots; completions use their own slot.
+  std::vector<std::unique_ptr<slot>> slots_;
+  std::vector<std::unique_ptr<zoo_op_result_t[]>> multi_;
+  int issued_ = 0;
+  std::atomic<int> failures_{0};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::vector<result> results_;
+};
+
+// A sync of `path` and a get of `node` sent back to back on `zh`: the get is
+// answered after the sync, so it sees every write the leader had committed
+// when the sync reached it.
+pipeline::result sync_then_get(zhandle_t* zh, const std::string& path,
+                               const std::string& node) {
+  pipeline p;
+  REQUIRE(zoo_async(zh, path.c_str(), pipeline::on_string, p.next()) == ZOK);
+  REQUIRE(zoo_aget(zh, node.c_str(), 0, pipeline::on_data, p.next()) == ZOK);
+  REQUIRE(p.wait_all());
+  auto rs = p.results();
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[0].index == 0);
+  CHECK(rs[0].rc == ZOK);
+  CHECK(rs[0].value == path);
+  CHECK(rs[1].index == 1);
+  return rs[1];
+}
+
+void check_same_stat(const Stat& a, const Stat& b) {
+  CHECK(a.czxid == b.czxid);
+  CHECK(a.mzxid == b.mzxid);
+  CHECK(a.ctime == b.ctime);
+  CHECK(a.mtime == b.mtime);
+  CHECK(a.version == b.version);
+  CHECK(a.cversion == b.cversion);
+  CHECK(a.aversion == b.aversion);
+  CHECK(a.ephemeralOwner == b.ephemeralOwner);
+  CHECK(a.dataLength == b.dataLength);
+  CHECK(a.numChildren == b.numChildren);
+  CHECK(a.pzxid == b.pzxid);
+}
+
+// Session events seen so far with the given state (not consumed).
+int session_states_seen(event_sink& sink, int state) {
+  int n = 0;
+  for (;;) {
+    if (!sink.wait_for_state(state, 0ms))
+      break;
+    ++n;
+  }
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("ensemble: writes through one node are read through the others",
+          "[.][ensemble][ens_rw]") {
+  const auto hosts = split_hosts(required_env("ZK_HOSTS"));
+  REQUIRE(hosts.size() == 3);
+  const auto root = unique_root("ens-rw");
+
+  // A handle given every host works through whichever node it picked.
+  auto all = connect_to(join_hosts(hosts));
+  auto az = all->get();
+  CHECK(std::find(hosts.begin(), hosts.end(), current_server(az)) !=
+        hosts.end());
+  Stat root_stat{};
+  REQUIRE(create(az, root, "r", ZOO_PERSISTENT, nullptr, &root_stat) == ZOK);
+  Stat st{};
+  REQUIRE(create(az, root + "/a", "one", ZOO_PERSISTENT, nullptr, &st) == ZOK);
+  REQUIRE(zoo_set2(az, (root + "/a").c_str(), "two", 3, 0, &st) == ZOK);
+  CHECK(st.version == 1);
+  // Its own writes are read back at once, whatever node serves the read.
+  auto r = get(az, root + "/a");
+  REQUIRE(r.rc == ZOK);
+  CHECK(r.data == "two");
+  check_same_stat(r.stat, st);
+  CHECK(zoo_set(az, (root + "/a").c_str(), "x", 1, 0) == ZBADVERSION);
+  CHECK(create(az, root + "/a", "") == ZNODEEXISTS);
+
+  // One handle pinned to each node.
+  std::vector<std::unique_ptr<client>> pinned;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    pinned.push_back(connect_to(hosts[i]));
+    CHECK(current_server(pinned.back()->get()) == hosts[i]);
+    // The node that made a session put its server id in the id's top byte.
+    CHECK((static_cast<uint64_t>(pinned.back()->session_id()) >> 56) == i + 1);
+  }
+
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    INFO("written through " << hosts[i]);
+    auto wz = pinned[i]->get();
+    const auto node = root + "/from-" + std::to_string(i);
+    Stat created{};
+    REQUIRE(create(wz, node, "v0-" + std::to_string(i), ZOO_PERSISTENT, nullptr,
+                   &created) == ZOK);
+    Stat changed{};
+    const auto value = "v1-" + std::to_string(i);
+    REQUIRE(zoo_set2(wz, node.c_str(), value.data(),
+                     static_cast<int>(value.size()), 0, &changed) == ZOK);
+    CHECK(changed.czxid == created.czxid);
+    CHECK(changed.mzxid > created.mzxid);
+    for (size_t j = 0; j < hosts.size(); ++j) {
+      if (j == i)
+        continue;
+      INFO("read through " << hosts[j]);
+      // sync then get, pipelined: the get sees the set.
+      auto seen = sync_then_get(pinned[j]->get(), root, node);
+      REQUIRE(seen.rc == ZOK);
+      CHECK(seen.value == value);
+      // The Stat is the one the writer got: same zxids, times, versions.
+      check_same_stat(seen.stat, changed);
+    }
+  }
+
+  // A delete through one node, then a sync: gone on the others, and the
+  // parent's child list and Stat agree everywhere.
+  REQUIRE(zoo_delete(pinned[2]->get(), (root + "/from-0").c_str(), 1) == ZOK);
+  Stat parent_on_0{};
+  for (size_t j = 0; j < hosts.size(); ++j) {
+    INFO("read through " << hosts[j]);
+    auto zh = pinned[j]->get();
+    auto gone = sync_then_get(zh, root, root + "/from-0");
+    CHECK(gone.rc == ZNONODE);
+    Stat parent{};
+    int rc = 0;
+    auto kids = children_of(zh, root, &parent, &rc);
+    REQUIRE(rc == ZOK);
+    CHECK(kids == std::vector<std::string>{"a", "from-1", "from-2"});
+    if (j == 0)
+      parent_on_0 = parent;
+    else
+      check_same_stat(parent, parent_on_0);
+  }
+  CHECK(parent_on_0.czxid == root_stat.czxid);
+  CHECK(parent_on_0.numChildren == 3);
+  CHECK(parent_on_0.cversion == 5); // four creates and one delete
+
+  // Sequential names come from one counter, whichever node a create goes
+  // through.
+  REQUIRE(create(az, root + "/seq", "") == ZOK);
+  for (int k = 0; k < 6; ++k) {
+    std::string name;
+    REQUIRE(create(pinned[k % 3]->get(), root + "/seq/s-", "",
+                   ZOO_PERSISTENT_SEQUENTIAL, &name) == ZOK);
+    char expected[16];
+    std::snprintf(expected, sizeof(expected), "s-%010d", k);
+    CHECK(name == root + "/seq/" + expected);
+  }
+
+  // A multi through each node is applied whole, and seen by the others.
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    INFO("multi through " << hosts[i]);
+    const auto m = root + "/multi-" + std::to_string(i);
+    // The ops keep pointers to their paths until the multi is sent.
+    const auto checked = root + "/a";
+    zoo_op_t ops[3];
+    zoo_op_result_t results[3];
+    char buf[256];
+    zoo_create_op_init(&ops[0], m.c_str(), "m", 1, &ZOO_OPEN_ACL_UNSAFE,
+                       ZOO_PERSISTENT, buf, sizeof(buf));
+    zoo_set_op_init(&ops[1], m.c_str(), "mm", 2, 0, nullptr);
+    zoo_check_op_init(&ops[2], checked.c_str(), 1);
+    REQUIRE(zoo_multi(pinned[i]->get(), 3, ops, results) == ZOK);
+    CHECK(results[0].err == ZOK);
+    CHECK(results[1].err == ZOK);
+    CHECK(results[2].err == ZOK);
+    auto seen = sync_then_get(pinned[(i + 1) % 3]->get(), root, m);
+    CHECK(seen.rc == ZOK);
+    CHECK(seen.value == "mm");
+    CHECK(seen.stat.version == 1);
+  }
+
+  // A watch set through one node fires for a write through another.
+  event_sink watch;
+  std::vector<char> buf(64);
+  int len = static_cast<int>(buf.size());
+  REQUIRE(zoo_wget(pinned[1]->get(), (root + "/a").c_str(), sink_watcher,
+                   &watch, buf.data(), &len, &st) == ZOK);
+  REQUIRE(zoo_set(pinned[0]->get(), (root + "/a").c_str(), "three", 5, 1) ==
+          ZOK);
+  CHECK(watch.wait_for(ZOO_CHANGED_EVENT, root + "/a"));
+  // The event comes after the node applied the change.
+  r = get(pinned[1]->get(), root + "/a");
+  CHECK(r.data == "three");
+
+  delete_tree(az, root);
+}
+
+TEST_CASE("ensemble: pipelined writes through a follower get their own "
+          "results in order",
+          "[.][ensemble][ens_pipeline]") {
+  const auto leader = required_env("ZK_LEADER");
+  const auto followers = split_hosts(required_env("ZK_FOLLOWERS"));
+  REQUIRE(followers.size() == 2);
+  auto f = connect_to(followers[0]);
+  auto fz = f->get();
+  const auto root = unique_root("ens-pipe");
+  REQUIRE(create(fz, root, "") == ZOK);
+  const auto a = root + "/a";
+  const auto b = root + "/b";
+  const auto e = root + "/e";
+  REQUIRE(create(fz, a, "a") == ZOK);
+
+  // Everything is sent before any reply is read: good and failing writes
+  // (forwarded to the leader) interleaved with reads the follower serves
+  // itself, each answered in order with its own result.
+  pipeline p;
+  struct expect {
+    int rc;
+    const char* what;
+  };
+  std::vector<expect> want;
+  auto sent = [&](int rc, const char* what, int expected) {
+    REQUIRE(rc == ZOK);
+    want.push_back({expected, what});
+  };
+  const auto missing_child = root + "/missing/child";
+  const auto missing = root + "/missing";
+  sent(zoo_acreate(fz, missing_child.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE,
+                   ZOO_PERSISTENT, pipeline::on_string, p.next()),
+       "create under a missing parent", ZNONODE);
+  sent(zoo_acreate(fz, b.c_str(), "b", 1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
+                   pipeline::on_string, p.next()),
+       "create b", ZOK);
+  sent(zoo_aset(fz, a.c_str(), "x", 1, 7, pipeline::on_stat, p.next()),
+       "set a, version 7", ZBADVERSION);
+  sent(zoo_aset(fz, a.c_str(), "y", 1, 0, pipeline::on_stat, p.next()),
+       "set a, version 0", ZOK);
+  sent(zoo_aget(fz, a.c_str(), 0, pipeline::on_data, p.next()), "get a", ZOK);
+  sent(zoo_adelete(fz, missing.c_str(), -1, pipeline::on_void, p.next()),
+       "delete a missing node", ZNONODE);
+  sent(zoo_acreate(fz, a.c_str(), "again", 5, &ZOO_OPEN_ACL_UNSAFE,
+                   ZOO_PERSISTENT, pipeline::on_string, p.next()),
+       "create a again", ZNODEEXISTS);
+  sent(zoo_adelete(fz, root.c_str(), -1, pipeline::on_void, p.next()),
+       "delete the non-empty root", ZNOTEMPTY);
+  sent(zoo_adelete(fz, b.c_str(), 5, pipeline::on_void, p.next()),
+       "delete b, version 5", ZBADVERSION);
+  sent(zoo_aexists(fz, b.c_str(), 0, pipeline::on_stat, p.next()), "exists b",
+       ZOK);
+  sent(zoo_aset(fz, b.c_str(), "bb", 2, 0, pipeline::on_stat, p.next()),
+       "set b, version 0", ZOK);
+  zoo_op_t ops[2];
+  char path_buf[256];
+  const auto c = root + "/c";
+  zoo_create_op_init(&ops[0], c.c_str(), "c", 1, &ZOO_OPEN_ACL_UNSAFE,
+                     ZOO_PERSISTENT, path_buf, sizeof(path_buf));
+  zoo_set_op_init(&ops[1], a.c_str(), "z", 1, 99, nullptr);
+  auto* multi_results = p.multi_results(2);
+  sent(zoo_amulti(fz, 2, ops, multi_results, pipeline::on_void, p.next()),
+       "multi: create c, set a version 99", ZBADVERSION);
+  sent(zoo_aget_children(fz, root.c_str(), 0, pipeline::on_strings, p.next()),
+       "children of root", ZOK);
+  sent(zoo_acreate(fz, e.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+                   pipeline::on_string, p.next()),
+       "create ephemeral e", ZOK);
+  const auto e_kid = e + "/kid";
+  sent(zoo_acreate(fz, e_kid.c_str(), "", 0, &ZOO_OPEN_ACL_UNSAFE,
+                   ZOO_PERSISTENT, pipeline::on_string, p.next()),
+       "create under the ephemeral", ZNOCHILDRENFOREPHEMERALS);
+  sent(zoo_adelete(fz, a.c_str(), 1, pipeline::on_void, p.next()),
+       "delete a, version 1", ZOK);
+  sent(zoo_aexists(fz, a.c_str(), 0, pipeline::on_stat, p.next()), "exists a",
+       ZNONODE);
+  sent(zoo_async(fz, root.c_str(), pipeline::on_string, p.next()), "sync", ZOK);
+
+  REQUIRE(p.wait_all());
+  auto rs = p.results();
+  REQUIRE(rs.size() == want.size());
+  for (size_t i = 0; i < rs.size(); ++i) {
+    INFO("reply " << i << ": " << want[i].what << ", got " << zerror(rs[i].rc));
+    CHECK(rs[i].index == static_cast<int>(i));
+    CHECK(rs[i].rc == want[i].rc);
+  }
+  CHECK(rs[1].value == b);
+  CHECK(rs[3].stat.version == 1);
+  CHECK(rs[4].value == "y");
+  CHECK(rs[4].stat.version == 1);
+  CHECK(rs[9].stat.version == 0);
+  CHECK(rs[10].stat.version == 1);
+  // A failed multi: the op before the failing one reports ZOK (rolled
+  // back), the failing one its error.
+  CHECK(multi_results[0].err == ZOK);
+  CHECK(multi_results[1].err == ZBADVERSION);
+  CHECK(rs[12].children == std::vector<std::string>{"a", "b"});
+  CHECK(rs[13].value == e);
+
+  // Many conditional sets in flight: each right version succeeds, each
+  // stale one fails, in the order sent.
+  pipeline q;
+  constexpr int rounds = 100;
+  for (int i = 0; i < rounds; ++i) {
+    const auto v = std::to_string(i);
+    REQUIRE(zoo_aset(fz, b.c_str(), v.data(), static_cast<int>(v.size()), i + 1,
+                     pipeline::on_stat, q.next()) == ZOK);
+    REQUIRE(zoo_aset(fz, b.c_str(), "stale", 5, i + 1, pipeline::on_stat,
+                     q.next()) == ZOK);
+  }
+  REQUIRE(q.wait_all(30s));
+  auto qs = q.results();
+  REQUIRE(qs.size() == 2 * rounds);
+  int out_of_order = 0;
+  int wrong = 0;
+  for (int i = 0; i < 2 * rounds; ++i) {
+    if (qs[i].index != i)
+      ++out_of_order;
+    const bool good = i % 2 == 0;
+    if (qs[i].rc != (good ? ZOK : ZBADVERSION) ||
+        (good && qs[i].stat.version != i / 2 + 2))
+      ++wrong;
+  }
+  CHECK(out_of_order == 0);
+  CHECK(wrong == 0);
+
+  // What the leader has: exactly the successful writes.
+  auto l = connect_to(leader);
+  auto lz = l->get();
+  auto final_b = sync_then_get(lz, root, b);
+  REQUIRE(final_b.rc == ZOK);
+  CHECK(final_b.value == std::to_string(rounds - 1));
+  CHECK(final_b.stat.version == rounds + 1);
+  CHECK(children_of(lz, root) == std::vector<std::string>{"b", "e"});
+  Stat st{};
+  REQUIRE(zoo_exists(lz, e.c_str(), 0, &st) == ZOK);
+  CHECK(st.ephemeralOwner == f->session_id());
+
+  delete_tree(fz, root);
+}
+
+TEST_CASE("ensemble: a client of the leader keeps its session, ephemeral and "
+          "watches when the leader is killed",
+          "[.][ensemble][ens_failover]") {
+  const auto leader = required_env("ZK_LEADER");
+  const auto followers = split_hosts(required_env("ZK_FOLLOWERS"));
+  REQUIRE(followers.size() == 2);
+  const auto root = unique_root("ens-failover");
+
+  // The leader first and the handle keeps to the list's order, so it starts
+  // on the leader and moves to a follower when the leader goes.
+  zoo_deterministic_conn_order(1);
+  client h{nullptr, 20000, join_hosts({leader, followers[0], followers[1]})};
+  REQUIRE(h.wait_connected());
+  REQUIRE(current_server(h.get()) == leader);
+  const auto sid = h.session_id();
+  const auto negotiated = zoo_recv_timeout(h.get());
+  // A second session knows only the leader: once the leader is gone it has
+  // nowhere to go until it is given the followers (zoo_set_servers), so
+  // changes can be made while it is certainly away.
+  client p{nullptr, 20000, leader};
+  REQUIRE(p.wait_connected());
+  const auto psid = p.session_id();
+
+  REQUIRE(create(h.get(), root, "") == ZOK);
+  const auto w = root + "/w";
+  const auto eph = root + "/eph";
+  const auto later = root + "/later";
+  const auto pw = root + "/pw";
+  const auto peph = root + "/peph";
+  const auto pnew = root + "/pnew";
+  REQUIRE(create(h.get(), w, "0") == ZOK);
+  REQUIRE(create(h.get(), pw, "0") == ZOK);
+  REQUIRE(create(h.get(), eph, "mine", ZOO_EPHEMERAL) == ZOK);
+  REQUIRE(create(p.get(), peph, "p", ZOO_EPHEMERAL) == ZOK);
+  const auto burst = root + "/burst";
+  REQUIRE(create(h.get(), burst, "") == ZOK);
+  event_sink data_watch;
+  event_sink exists_watch;
+  event_sink child_watch;
+  event_sink p_data_watch;
+  event_sink p_exists_watch;
+  event_sink p_child_watch;
+  std::vector<char> buf(64);
+  int len = static_cast<int>(buf.size());
+  Stat st{};
+  REQUIRE(zoo_wget(h.get(), w.c_str(), sink_watcher, &data_watch, buf.data(),
+                   &len, &st) == ZOK);
+  REQUIRE(zoo_wexists(h.get(), later.c_str(), sink_watcher, &exists_watch,
+                      &st) == ZNONODE);
+  String_vector sv{};
+  REQUIRE(zoo_wget_children(h.get(), root.c_str(), sink_watcher, &child_watch,
+                            &sv) == ZOK);
+  deallocate_String_vector(&sv);
+  len = static_cast<int>(buf.size());
+  REQUIRE(zoo_wget(p.get(), pw.c_str(), sink_watcher, &p_data_watch, buf.data(),
+                   &len, &st) == ZOK);
+  REQUIRE(zoo_wexists(p.get(), pnew.c_str(), sink_watcher, &p_exists_watch,
+                      &st) == ZNONODE);
+  REQUIRE(zoo_wget_children(p.get(), root.c_str(), sink_watcher, &p_child_watch,
+                            &sv) == ZOK);
+  CHECK(sv.count == 5);
+  deallocate_String_vector(&sv);
+
+  // Creates stream through the session while the leader is killed, at most
+  // `in_flight` unanswered, until one fails or the limit is reached.
+  constexpr int burst_limit = 50000;
+  constexpr int in_flight = 100;
+  pipeline creates;
+  std::vector<std::string> burst_paths(burst_limit);
+  std::atomic<bool> burst_stop{false};
+  std::thread streamer{[&] {
+    for (int i = 0; i < burst_limit; ++i) {
+      while (!creates.wait_count(i - in_flight + 1, 50ms))
+        if (burst_stop)
+          return;
+      if (burst_stop || creates.failures() > 0)
+        return;
+      char name[32];
+      std::snprintf(name, sizeof(name), "/n-%06d", i);
+      burst_paths[static_cast<size_t>(i)] = burst + name;
+      if (zoo_acreate(h.get(), burst_paths[static_cast<size_t>(i)].c_str(), "b",
+                      1, &ZOO_OPEN_ACL_UNSAFE, ZOO_EPHEMERAL,
+                      pipeline::on_string, creates.next()) != ZOK)
+        return;
+    }
+  }};
+  // A failed REQUIRE below must not leave the thread joinable.
+  struct joiner {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~joiner() {
+      stop = true;
+      if (thread.joinable())
+        thread.join();
+    }
+  } streamer_joiner{burst_stop, streamer};
+  // The kill lands while creates are being answered.
+  const bool streaming = creates.wait_count(200, 30s);
+
+  const auto killed = ask_driver("kill-leader");
+  CHECK(killed == leader);
+  CHECK(streaming);
+
+  REQUIRE(h.session().wait_for_state(ZOO_CONNECTING_STATE));
+  REQUIRE(p.session().wait_for_state(ZOO_CONNECTING_STATE));
+  const auto t0 = clock_type::now();
+  REQUIRE(h.session().wait_for_state(ZOO_CONNECTED_STATE, 60s));
+  const auto moved_after =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() -
+                                                            t0);
+  WARN("reconnected to " << current_server(h.get()) << " after "
+                         << moved_after.count() << " ms");
+  CHECK(session_states_seen(h.session(), ZOO_EXPIRED_SESSION_STATE) == 0);
+  CHECK(h.session_id() == sid);
+  CHECK(zoo_recv_timeout(h.get()) == negotiated);
+  const auto now_on = current_server(h.get());
+  CHECK(now_on != leader);
+  REQUIRE(std::find(followers.begin(), followers.end(), now_on) !=
+          followers.end());
+  burst_stop = true;
+  streamer.join();
+  REQUIRE(creates.wait_all(30s));
+  // Nothing changed, so no watch fired on the way.
+  CHECK(data_watch.node_events().empty());
+  CHECK(exists_watch.node_events().empty());
+  CHECK(child_watch.node_events().empty());
+
+  // A handle on the other surviving node sees the ephemeral as the
+  // session's, and its writes fire the moved handle's watches.
+  const auto other = now_on == followers[0] ? followers[1] : followers[0];
+  auto o = connect_to(other);
+  auto oz = o->get();
+  auto seen = sync_then_get(oz, root, eph);
+  REQUIRE(seen.rc == ZOK);
+  CHECK(seen.value == "mine");
+  CHECK(seen.stat.ephemeralOwner == sid);
+
+  REQUIRE(zoo_set(oz, w.c_str(), "1", 1, 0) == ZOK);
+  CHECK(data_watch.wait_for(ZOO_CHANGED_EVENT, w));
+  REQUIRE(create(oz, later, "n") == ZOK);
+  CHECK(exists_watch.wait_for(ZOO_CREATED_EVENT, later));
+  CHECK(child_watch.wait_for(ZOO_CHILD_EVENT, root));
+  auto r = get(h.get(), w);
+  CHECK(r.data == "1");
+
+  // Every acknowledged create survived the leader. Of those cut off by the
+  // kill (ZCONNECTIONLOSS), the new leader may have some, but only an
+  // earliest run of them: a session's writes commit in the order sent.
+  {
+    int bad_rc = 0;
+    int acked = 0;
+    std::vector<int> lost;
+    for (const auto& c : creates.results()) {
+      if (c.rc == ZOK)
+        ++acked;
+      else if (c.rc == ZCONNECTIONLOSS)
+        lost.push_back(c.index);
+      else
+        ++bad_rc;
+    }
+    CHECK(bad_rc == 0);
+    std::sort(lost.begin(), lost.end());
+    CHECK(acked >= 200);
+    CHECK_FALSE(lost.empty()); // else the kill came after the stream ended
+    REQUIRE(sync_then_get(oz, burst, burst).rc == ZOK);
+    auto present = children_of(oz, burst);
+    std::vector<bool> has(static_cast<size_t>(creates.issued()), false);
+    int strays = 0;
+    for (const auto& name : present) {
+      int i = std::atoi(name.c_str() + 2);
+      if (i < 0 || i >= creates.issued())
+        ++strays;
+      else
+        has[static_cast<size_t>(i)] = true;
+    }
+    CHECK(strays == 0);
+    int acked_missing = 0;
+    for (const auto& c : creates.results())
+      if (c.rc == ZOK && !has[static_cast<size_t>(c.index)])
+        ++acked_missing;
+    CHECK(acked_missing == 0);
+    size_t kept = 0;
+    while (kept < lost.size() && has[static_cast<size_t>(lost[kept])])
+      ++kept;
+    int lost_after_gap = 0;
+    for (size_t k = kept; k < lost.size(); ++k)
+      if (has[static_cast<size_t>(lost[k])])
+        ++lost_after_gap;
+    CHECK(lost_after_gap == 0);
+    WARN(creates.issued() << " creates streamed, " << acked << " acknowledged, "
+                          << lost.size() << " cut off by the kill, of which "
+                          << kept << " committed");
+    Stat est{};
+    REQUIRE(zoo_exists(oz, burst_paths[0].c_str(), 0, &est) == ZOK);
+    CHECK(est.ephemeralOwner == sid);
+  }
+
+  // The session writes on through its new node.
+  REQUIRE(zoo_set(h.get(), eph.c_str(), "moved", 5, 0) == ZOK);
+  seen = sync_then_get(oz, root, eph);
+  CHECK(seen.value == "moved");
+  CHECK(seen.stat.ephemeralOwner == sid);
+
+  // Changes while the leader-only session is away (the create of `later`
+  // above, and these) fire its watches as soon as it reattaches elsewhere:
+  // the client sends them in SetWatches with the last zxid it saw.
+  CHECK(zoo_state(p.get()) != ZOO_CONNECTED_STATE);
+  REQUIRE(zoo_set(oz, pw.c_str(), "1", 1, 0) == ZOK);
+  REQUIRE(create(oz, pnew, "") == ZOK);
+  CHECK(p_data_watch.node_events().empty());
+  CHECK(p_exists_watch.node_events().empty());
+  CHECK(p_child_watch.node_events().empty());
+  REQUIRE(zoo_set_servers(p.get(), join_hosts(followers).c_str()) == ZOK);
+  REQUIRE(p.session().wait_for_state(ZOO_CONNECTED_STATE, 30s));
+  CHECK(session_states_seen(p.session(), ZOO_EXPIRED_SESSION_STATE) == 0);
+  CHECK(p.session_id() == psid);
+  CHECK(std::find(followers.begin(), followers.end(),
+                  current_server(p.get())) != followers.end());
+  CHECK(p_data_watch.wait_for(ZOO_CHANGED_EVENT, pw));
+  CHECK(p_exists_watch.wait_for(ZOO_CREATED_EVENT, pnew));
+  CHECK(p_child_watch.wait_for(ZOO_CHILD_EVENT, root));
+  seen = sync_then_get(oz, root, peph);
+  REQUIRE(seen.rc == ZOK);
+  CHECK(seen.stat.ephemeralOwner == psid);
+
+  // Closing the sessions through their new nodes removes their ephemerals.
+  h.close();
+  p.close();
+  seen = sync_then_get(oz, root, eph);
+  CHECK(seen.rc == ZNONODE);
+  seen = sync_then_get(oz, root, peph);
+  CHECK(seen.rc == ZNONODE);
+  CHECK(children_of(oz, root) ==
+        std::vector<std::string>{"burst", "later", "pnew", "pw", "w"});
+  // The ephemerals of the stream went with the session.
+  CHECK(children_of(oz, burst).empty());
+
+  delete_tree(oz, root);
+}
