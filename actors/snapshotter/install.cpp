@@ -20,6 +20,8 @@
 
 namespace zkd::snapshotter {
 
+using txn_log::fsync_dir;
+
 namespace {
 
 std::string hex(int64_t v) {
@@ -38,17 +40,6 @@ int fsync_fd(int fd) {
       return errno;
   }
   return 0;
-}
-
-std::string fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return errno_text("cannot open directory " + dir, errno);
-  int rc = fsync_fd(fd);
-  ::close(fd);
-  if (rc != 0)
-    return errno_text("fsync of directory " + dir, rc);
-  return {};
 }
 
 // Creates `path` with `bytes`, synced. Returns an error text or "".

@@ -36,17 +36,6 @@ int fsync_fd(int fd) {
   return 0;
 }
 
-std::string fsync_dir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return errno_text("cannot open transaction log directory " + dir, errno);
-  int rc = fsync_fd(fd);
-  ::close(fd);
-  if (rc != 0)
-    return errno_text("fsync of transaction log directory " + dir, rc);
-  return {};
-}
-
 // Where the records to keep end in a segment, read before anything changes.
 struct cut_point {
   uint64_t end = 0;     // just past the last record <= zxid
@@ -99,6 +88,17 @@ std::string cut_file(const std::string& path, uint64_t end) {
 }
 
 } // namespace
+
+std::string fsync_dir(const std::string& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return errno_text("cannot open directory " + dir, errno);
+  int rc = fsync_fd(fd);
+  ::close(fd);
+  if (rc != 0)
+    return errno_text("fsync of directory " + dir, rc);
+  return {};
+}
 
 std::string truncate_after(const std::string& log_dir, int64_t zxid) {
   std::optional<log_error> err;

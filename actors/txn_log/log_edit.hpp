@@ -21,4 +21,8 @@ namespace zkd::txn_log {
 // records it keeps fails the call with the log untouched.
 std::string truncate_after(const std::string& log_dir, int64_t zxid);
 
+// fsync of a directory, so that creates, renames and deletes in it are
+// durable. Returns an error text naming the directory, or "".
+std::string fsync_dir(const std::string& dir);
+
 } // namespace zkd::txn_log
