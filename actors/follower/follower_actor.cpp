@@ -107,16 +107,14 @@ void flush(follower_ptr self) {
                 x.msg);
           } else if constexpr (std::is_same_v<
                                    T, follower::persist_accepted_epoch>) {
-            auto err = data_dir::write_atomically(
-                st.nd->cfg.data_dir + "/accepted_epoch",
-                std::to_string(x.epoch) + "\n");
+            auto err = data_dir::write_epoch(
+                st.nd->cfg.data_dir + "/accepted_epoch", x.epoch);
             if (!err.empty())
               fatal(self, "cannot write the accepted epoch: " + err);
           } else if constexpr (std::is_same_v<
                                    T, follower::persist_current_epoch>) {
-            auto err = data_dir::write_atomically(
-                st.nd->cfg.data_dir + "/current_epoch",
-                std::to_string(x.epoch) + "\n");
+            auto err = data_dir::write_epoch(
+                st.nd->cfg.data_dir + "/current_epoch", x.epoch);
             if (!err.empty())
               fatal(self, "cannot write the current epoch: " + err);
           } else if constexpr (std::is_same_v<T, follower::adopt_session_key>) {

@@ -63,23 +63,17 @@ std::string load_secret(const std::string& dir, uint64_t (&secret)[2]) {
       path, fmt::format("{:016x} {:016x}\n", secret[0], secret[1]));
 }
 
-// Zab's epoch files; a missing file is epoch 0. A file that does not hold a
-// number is damage the operator must see.
+// Zab's epoch files (0 when missing). A file that does not hold an epoch
+// is damage the operator must see.
 bool read_epoch(const std::string& path, uint32_t& out, std::string& err) {
-  out = 0;
-  auto s = data_dir::read(path);
-  if (!s)
-    return true;
-  try {
-    auto v = std::stoll(*s);
-    if (v < 0 || v > UINT32_MAX)
-      throw std::out_of_range("epoch");
-    out = static_cast<uint32_t>(v);
-    return true;
-  } catch (const std::exception&) {
-    err = path + " does not hold an epoch number";
+  auto v = data_dir::read_epoch(path, &err);
+  if (v < 0 || v > UINT32_MAX) {
+    if (err.empty())
+      err = path + " holds an epoch out of range";
     return false;
   }
+  out = static_cast<uint32_t>(v);
+  return true;
 }
 
 using recovered = snapshotter::recovery_result;
