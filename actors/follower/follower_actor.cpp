@@ -43,11 +43,8 @@ int64_t mono_ms() {
       .count();
 }
 
-void fatal(follower_ptr self, const std::string& what) {
-  self->state.log->critical("{}", what);
-  tracer::drain();
-  spdlog::shutdown();
-  std::_Exit(3);
+[[noreturn]] void fatal(follower_ptr self, const std::string& what) {
+  tracer::exit_loudly(*self->state.log, 3, what);
 }
 
 void flush(follower_ptr self);
@@ -291,11 +288,7 @@ caf::behavior follower_impl(follower_ptr self, std::shared_ptr<node> nd,
         st.core->durable(d.zxid);
         flush(self);
       },
-      [=](txn_log::log_failed& f) {
-        fatal(self, "transaction log failed: " + f.what +
-                        "; shutting down without acknowledging further "
-                        "writes");
-      },
+      [=](txn_log::log_failed& f) { fatal(self, txn_log::failure_text(f)); },
       [=](quorum::request& rq) {
         // A write of one of our clients, for the leader.
         auto& st = self->state;

@@ -42,11 +42,7 @@ int64_t mono_ms() {
 }
 
 [[noreturn]] void fatal(leader_ptr self, const std::string& what) {
-  self->state.log->critical("{}", what);
-  // The trace's last lines show how it came to this.
-  tracer::drain();
-  spdlog::shutdown();
-  std::_Exit(3);
+  tracer::exit_loudly(*self->state.log, 3, what);
 }
 
 void publish_stats(leader_ptr self) {
@@ -223,9 +219,7 @@ caf::behavior leader_impl(leader_ptr self, std::shared_ptr<node> nd,
       },
       [=](txn_log::log_failed& f) {
         // Nothing after this point may be acknowledged: stop at once, loudly.
-        fatal(self, "transaction log failed: " + f.what +
-                        "; shutting down without acknowledging further "
-                        "writes");
+        fatal(self, txn_log::failure_text(f));
       },
       [=](tick_atom) {
         auto& st = self->state;

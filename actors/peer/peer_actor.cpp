@@ -108,10 +108,7 @@ struct peer_state {
 using peer_ptr = caf::stateful_actor<peer_state, caf::io::broker>*;
 
 [[noreturn]] void fatal(peer_ptr self, int code, const std::string& what) {
-  self->state.log->critical("{}", what);
-  tracer::drain();
-  spdlog::shutdown();
-  std::_Exit(code);
+  tracer::exit_loudly(*self->state.log, code, what);
 }
 
 // Spawns the round's data actors around a recovered tree and remembers what

@@ -6,6 +6,7 @@
 // not link spdlog; only shells and bin/zkd.cpp include this.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/tracer/tracer.hpp"
 #include "config/config.hpp"
 
 namespace zkd::tracer {
@@ -51,6 +53,19 @@ inline bool set_log_level(std::string_view kind, std::string_view level) {
     return false;
   l->set_level(lv);
   return true;
+}
+
+// Stops the node at once with exit code `code`, after logging `what` as
+// critical and writing out the trace's queue (its last lines show how it
+// came to this). For states in which nothing more may be acknowledged: a
+// failed log, an epoch file that cannot be written, data that does not
+// check out.
+[[noreturn]] inline void exit_loudly(spdlog::logger& log, int code,
+                                     const std::string& what) {
+  log.critical("{}", what);
+  drain();
+  spdlog::shutdown();
+  std::_Exit(code);
 }
 
 } // namespace zkd::tracer

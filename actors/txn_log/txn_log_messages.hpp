@@ -51,6 +51,12 @@ struct log_failed {
   std::string what; // the error, naming the file
 };
 
+// What a role says when it stops on a failed log.
+inline std::string failure_text(const log_failed& f) {
+  return "transaction log failed: " + f.what +
+         "; shutting down without acknowledging further writes";
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, log_failed& x) {
   return f(caf::meta::type_name("zkd::txn_log::log_failed"), x.what);
