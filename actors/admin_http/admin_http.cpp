@@ -721,21 +721,10 @@ std::string_view reason_phrase(int status) {
 }
 
 std::string http_date(int64_t epoch_ms) {
-  static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed",
-                                         "Thu", "Fri", "Sat"};
-  static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr",
-                                           "May", "Jun", "Jul", "Aug",
-                                           "Sep", "Oct", "Nov", "Dec"};
-  auto secs = epoch_ms / 1000;
-  if (epoch_ms % 1000 < 0)
-    --secs;
-  auto t = static_cast<std::time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
+  auto u = connection::utc_time_of(epoch_ms);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT",
-                days[tm.tm_wday % 7], tm.tm_mday, months[tm.tm_mon % 12],
-                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", u.day,
+                u.mday, u.month, u.year, u.hour, u.min, u.sec);
   return buf;
 }
 

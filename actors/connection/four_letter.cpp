@@ -700,23 +700,32 @@ std::string java_socket_address(std::string_view ip, int32_t port) {
   return out;
 }
 
-std::string java_date_utc(int64_t epoch_ms) {
+utc_time utc_time_of(int64_t epoch_ms) {
   static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed",
                                          "Thu", "Fri", "Sat"};
   static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr",
                                            "May", "Jun", "Jul", "Aug",
                                            "Sep", "Oct", "Nov", "Dec"};
-  // Floor division: Date rounds toward the past for negative times too.
   auto secs = epoch_ms / 1000;
   if (epoch_ms % 1000 < 0)
     --secs;
   auto t = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
+  return {days[tm.tm_wday % 7],
+          months[tm.tm_mon % 12],
+          tm.tm_mday,
+          tm.tm_year + 1900,
+          tm.tm_hour,
+          tm.tm_min,
+          tm.tm_sec};
+}
+
+std::string java_date_utc(int64_t epoch_ms) {
+  auto u = utc_time_of(epoch_ms);
   char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s %s %02d %02d:%02d:%02d UTC %d",
-                days[tm.tm_wday % 7], months[tm.tm_mon % 12], tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_year + 1900);
+  std::snprintf(buf, sizeof(buf), "%s %s %02d %02d:%02d:%02d UTC %d", u.day,
+                u.month, u.mday, u.hour, u.min, u.sec, u.year);
   return buf;
 }
 

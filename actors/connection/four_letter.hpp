@@ -333,6 +333,16 @@ std::string_view last_operation_name(int32_t opcode);
 // "/127.0.0.1:2181", "/[::1]:2181".
 std::string java_socket_address(std::string_view ip, int32_t port);
 
+// The fields of a UTC time both Java's Date.toString and HTTP dates print,
+// with English day and month names. Floor division: a negative time rounds
+// toward the past, as Date does.
+struct utc_time {
+  const char* day;   // "Sun" .. "Sat"
+  const char* month; // "Jan" .. "Dec"
+  int mday, year, hour, min, sec;
+};
+utc_time utc_time_of(int64_t epoch_ms);
+
 // Java's Date.toString in UTC: "Sat Nov 21 23:46:26 UTC 2026".
 std::string java_date_utc(int64_t epoch_ms);
 
