@@ -22,6 +22,7 @@
 #include "messages/txn/txn.hpp"
 #include "messages/wire/protocol.hpp"
 #include "messages/wire/request.hpp"
+#include "tests/unit/snapshotter/test_util.hpp"
 
 namespace zkd::tools::zk::test {
 
@@ -87,22 +88,10 @@ inline size_t entry_offset(const std::vector<txn::record>& recs, size_t i) {
   return off;
 }
 
-inline std::vector<wire::acl> open_acl() {
-  return {wire::acl{wire::perm::all, wire::id{"world", "anyone"}}};
-}
-
-using node_state = std::tuple<wire::opt_bytes, datatree::stat_persisted,
-                              std::vector<wire::acl>>;
-
-inline std::map<std::string, node_state> contents(const datatree::tree& t) {
-  std::map<std::string, node_state> out;
-  t.for_each([&](std::string_view path, const wire::opt_bytes& data,
-                 const datatree::stat_persisted& s,
-                 const std::vector<wire::acl>& acl) {
-    out.emplace(std::string(path), node_state{data, s, acl});
-  });
-  return out;
-}
+// The same notion of a znode's state as the snapshot tests.
+using snapshotter::test::contents;
+using snapshotter::test::node_state;
+using snapshotter::test::open_acl;
 
 // Everything a client or a snapshot can see of two trees is equal.
 inline void require_same(const datatree::tree& a, const datatree::tree& b) {
