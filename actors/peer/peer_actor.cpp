@@ -139,7 +139,10 @@ void begin_round(peer_ptr self, recovered rec) {
   h.snapshot_zxid = rec.snapshot_zxid;
   h.snapshot_path = rec.snapshot;
   h.epoch_ends = rec.epoch_ends;
-  h.window = std::move(rec.window);
+  // Only a leader with learners replays the window; standalone, it would
+  // only hold a second copy of the log tail until the next snapshot.
+  if (st.ensemble)
+    h.window = std::move(rec.window);
   st.data.sessions.assign(tree->sessions().begin(), tree->sessions().end());
 
   txn_log::writer_options log_opts;
