@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -98,6 +99,15 @@ inline std::atomic<sink*> current_sink{nullptr};
 inline std::atomic<uint64_t> node_id{0};
 
 } // namespace detail
+
+// False in a build configured with -DZKD_TRACE_POINTS=OFF, which compiles
+// every trace point away: the baseline against which the cost of a
+// disabled trace point is measured (tests/bench/trace_cost.py).
+#ifdef ZKD_NO_TRACE_POINTS
+inline constexpr bool trace_points = false;
+#else
+inline constexpr bool trace_points = true;
+#endif
 
 // True if a message between kinds `a` and `b` is traced.
 inline bool enabled(kind a, kind b) noexcept {
@@ -194,24 +204,99 @@ struct event {
   size_t field_count = 0;
 };
 
-// Appends `s` as a JSON string (quotes included). Control characters are
-// escaped; a byte that is not part of valid UTF-8 becomes the four
-// characters \xNN, so the line stays valid JSON and the byte stays visible.
-inline void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char digits[] = "0123456789abcdef";
-  out += '"';
+// The encoders below write through a raw pointer into room reserved up
+// front (a bound on what they can write), because the trace writer runs
+// them for every line at hundreds of thousands of lines a second.
+namespace detail {
+
+constexpr char hex_digits[] = "0123456789abcdef";
+
+inline char* put(char* p, std::string_view s) {
+  std::memcpy(p, s.data(), s.size());
+  return p + s.size();
+}
+
+// "00" "01" ... "99": two digits per division.
+struct digit_pairs {
+  char text[200];
+  constexpr digit_pairs() : text{} {
+    for (int i = 0; i < 100; ++i) {
+      text[2 * i] = static_cast<char>('0' + i / 10);
+      text[2 * i + 1] = static_cast<char>('0' + i % 10);
+    }
+  }
+};
+
+inline constexpr digit_pairs pairs{};
+
+inline char* put_u64(char* p, uint64_t v) {
+  char buf[20];
+  char* end = buf + sizeof buf;
+  char* q = end;
+  while (v >= 100) {
+    q -= 2;
+    std::memcpy(q, pairs.text + 2 * (v % 100), 2);
+    v /= 100;
+  }
+  if (v >= 10) {
+    q -= 2;
+    std::memcpy(q, pairs.text + 2 * v, 2);
+  } else {
+    *--q = static_cast<char>('0' + v);
+  }
+  auto n = static_cast<size_t>(end - q);
+  std::memcpy(p, q, n);
+  return p + n;
+}
+
+inline char* put_i64(char* p, int64_t v) {
+  if (v >= 0)
+    return put_u64(p, static_cast<uint64_t>(v));
+  *p++ = '-';
+  return put_u64(p, uint64_t{0} - static_cast<uint64_t>(v));
+}
+
+inline char* put_hex(char* p, uint64_t v) {
+  *p++ = '0';
+  *p++ = 'x';
+  int shift = 60;
+  while (shift > 0 && ((v >> shift) & 0xf) == 0)
+    shift -= 4;
+  for (; shift >= 0; shift -= 4)
+    *p++ = hex_digits[(v >> shift) & 0xf];
+  return p;
+}
+
+// The bytes a JSON string holds as they are: printable ASCII but the
+// quote and the backslash.
+struct plain_bytes {
+  bool yes[256];
+  constexpr plain_bytes() : yes{} {
+    for (int c = 0x20; c < 0x7f; ++c)
+      yes[c] = c != '"' && c != '\\';
+  }
+};
+
+inline constexpr plain_bytes plain{};
+
+// Room put_json_string may need for `s`: \u00XX is six bytes for one.
+constexpr size_t json_string_bound(size_t n) {
+  return 2 + 6 * n;
+}
+
+// `s` as a JSON string (quotes included). Control characters are escaped;
+// a byte that is not part of valid UTF-8 becomes the four characters \xNN,
+// so the line stays valid JSON and the byte stays visible.
+inline char* put_json_string(char* p, std::string_view s) {
+  *p++ = '"';
   size_t i = 0;
   while (i < s.size()) {
     // Plain printable ASCII (all of most paths and names) goes in runs.
     size_t run = i;
-    while (run < s.size()) {
-      auto r = static_cast<unsigned char>(s[run]);
-      if (r < 0x20 || r >= 0x7f || r == '"' || r == '\\')
-        break;
+    while (run < s.size() && plain.yes[static_cast<unsigned char>(s[run])])
       ++run;
-    }
     if (run != i) {
-      out.append(s.data() + i, run - i);
+      p = put(p, s.substr(i, run - i));
       i = run;
       continue;
     }
@@ -219,33 +304,33 @@ inline void append_json_string(std::string& out, std::string_view s) {
     if (c < 0x80) {
       switch (c) {
       case '"':
-        out += "\\\"";
+        p = put(p, "\\\"");
         break;
       case '\\':
-        out += "\\\\";
+        p = put(p, "\\\\");
         break;
       case '\b':
-        out += "\\b";
+        p = put(p, "\\b");
         break;
       case '\f':
-        out += "\\f";
+        p = put(p, "\\f");
         break;
       case '\n':
-        out += "\\n";
+        p = put(p, "\\n");
         break;
       case '\r':
-        out += "\\r";
+        p = put(p, "\\r");
         break;
       case '\t':
-        out += "\\t";
+        p = put(p, "\\t");
         break;
       default:
         if (c < 0x20 || c == 0x7f) {
-          out += "\\u00";
-          out += digits[c >> 4];
-          out += digits[c & 0xf];
+          p = put(p, "\\u00");
+          *p++ = hex_digits[c >> 4];
+          *p++ = hex_digits[c & 0xf];
         } else {
-          out += static_cast<char>(c);
+          *p++ = static_cast<char>(c);
         }
       }
       ++i;
@@ -269,126 +354,172 @@ inline void append_json_string(std::string& out, std::string_view s) {
         ok = false; // above U+10FFFF
     }
     if (ok) {
-      out.append(s.data() + i, len);
+      p = put(p, s.substr(i, len));
       i += len;
     } else {
-      out += "\\\\x";
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
+      p = put(p, "\\\\x");
+      *p++ = hex_digits[c >> 4];
+      *p++ = hex_digits[c & 0xf];
       ++i;
     }
   }
-  out += '"';
+  *p++ = '"';
+  return p;
 }
 
-namespace detail {
-
-inline void append_u64(std::string& out, uint64_t v) {
-  char buf[20];
-  size_t n = 0;
-  do {
-    buf[n++] = static_cast<char>('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  while (n > 0)
-    out += buf[--n];
+inline char* put_actor(char* p, const actor_ref& a) {
+  *p++ = '"';
+  p = put(p, name(a.k));
+  *p++ = '#';
+  p = put_u64(p, a.id);
+  *p++ = '"';
+  return p;
 }
 
-inline void append_i64(std::string& out, int64_t v) {
-  if (v < 0) {
-    out += '-';
-    append_u64(out, uint64_t{0} - static_cast<uint64_t>(v));
-  } else {
-    append_u64(out, static_cast<uint64_t>(v));
-  }
-}
-
-inline void append_hex(std::string& out, uint64_t v) {
-  static constexpr char digits[] = "0123456789abcdef";
-  out += "0x";
-  int shift = 60;
-  while (shift > 0 && ((v >> shift) & 0xf) == 0)
-    shift -= 4;
-  for (; shift >= 0; shift -= 4)
-    out += digits[(v >> shift) & 0xf];
-}
-
-inline void append_actor(std::string& out, const actor_ref& a) {
-  out += '"';
-  out += name(a.k);
-  out += '#';
-  append_u64(out, a.id);
-  out += '"';
+// Runs `write(char*) -> char*` into room for `bound` more bytes of `out`.
+template <class Write>
+void append_bounded(std::string& out, size_t bound, Write write) {
+  auto at = out.size();
+  out.resize(at + bound);
+  char* end = write(out.data() + at);
+  out.resize(static_cast<size_t>(end - out.data()));
 }
 
 } // namespace detail
 
-// The trace line of `e`, newline included:
-// {"mono_ns":..,"wall_ns":..,"node":1,"from":"leader#7","to":"txn_log#3",
-//  ["to_node":2,]"type":"log_append","fields":{"zxid":"0x100000001","n":1}}
-inline void encode(const event& e, std::string& out) {
-  out += "{\"mono_ns\":";
-  detail::append_i64(out, e.mono_ns);
-  out += ",\"wall_ns\":";
-  detail::append_i64(out, e.wall_ns);
-  out += ",\"node\":";
-  detail::append_u64(out, e.node);
-  out += ",\"from\":";
-  detail::append_actor(out, e.from);
-  out += ",\"to\":";
-  detail::append_actor(out, e.to);
-  if (e.from.node != 0) {
-    out += ",\"from_node\":";
-    detail::append_u64(out, e.from.node);
-  }
-  if (e.to.node != 0) {
-    out += ",\"to_node\":";
-    detail::append_u64(out, e.to.node);
-  }
-  out += ",\"type\":";
-  append_json_string(out, e.type);
-  out += ",\"fields\":{";
-  bool first = true;
-  for (size_t i = 0; i < e.field_count; ++i) {
-    const auto& f = e.fields[i];
-    if (f.v.kind() == value::type::none)
-      continue;
-    if (!first)
-      out += ',';
-    first = false;
-    append_json_string(out, f.name);
-    out += ':';
-    switch (f.v.kind()) {
-    case value::type::i64:
-      detail::append_i64(out, f.v.i64());
-      break;
-    case value::type::u64:
-      detail::append_u64(out, f.v.u64());
-      break;
-    case value::type::boolean:
-      out += f.v.u64() != 0 ? "true" : "false";
-      break;
-    case value::type::str:
-      append_json_string(out, f.v.str());
-      break;
-    case value::type::hex:
-      out += '"';
-      detail::append_hex(out, f.v.u64());
-      out += '"';
-      break;
-    case value::type::none:
-      break;
-    }
-  }
-  out += "}}\n";
+// Appends `s` as a JSON string (see detail::put_json_string).
+inline void append_json_string(std::string& out, std::string_view s) {
+  detail::append_bounded(
+      out, detail::json_string_bound(s.size()),
+      [&](char* p) { return detail::put_json_string(p, s); });
 }
 
-// Where encoded lines go: the writer thread (writer.hpp). Must not block.
+// Room encode_to may need for `e`.
+inline size_t encoded_size_bound(const event& e) {
+  // The members' names, punctuation, five numbers and two actors of at
+  // most 16 + 1 + 20 characters come to less than 384.
+  size_t n = 384 + detail::json_string_bound(e.type.size());
+  for (size_t i = 0; i < e.field_count; ++i) {
+    const auto& f = e.fields[i];
+    n += 2 + detail::json_string_bound(f.name.size());
+    n += f.v.kind() == value::type::str
+             ? detail::json_string_bound(f.v.str().size())
+             : 24;
+  }
+  return n;
+}
+
+namespace detail {
+
+// One field as "name":value, without a separating comma.
+inline char* put_field(char* p, std::string_view name, value::type t,
+                       uint64_t num, std::string_view str) {
+  p = put_json_string(p, name);
+  *p++ = ':';
+  switch (t) {
+  case value::type::i64:
+    return put_i64(p, static_cast<int64_t>(num));
+  case value::type::u64:
+    return put_u64(p, num);
+  case value::type::boolean:
+    return put(p, num != 0 ? "true" : "false");
+  case value::type::str:
+    return put_json_string(p, str);
+  case value::type::hex:
+    *p++ = '"';
+    p = put_hex(p, num);
+    *p++ = '"';
+    return p;
+  case value::type::none:
+    break;
+  }
+  return p;
+}
+
+// A trace line from its parts; `for_each_field(put)` calls
+// put(name, type, number, string) for each field present, in order. The
+// trace writer formats its queued events through this without building an
+// event first.
+template <class ForEachField>
+char* put_line(char* p, int64_t mono_ns, int64_t wall_ns, uint64_t node,
+               const actor_ref& from, const actor_ref& to,
+               std::string_view type, ForEachField&& for_each_field) {
+  p = put(p, "{\"mono_ns\":");
+  p = put_i64(p, mono_ns);
+  p = put(p, ",\"wall_ns\":");
+  p = put_i64(p, wall_ns);
+  p = put(p, ",\"node\":");
+  p = put_u64(p, node);
+  p = put(p, ",\"from\":");
+  p = put_actor(p, from);
+  p = put(p, ",\"to\":");
+  p = put_actor(p, to);
+  if (from.node != 0) {
+    p = put(p, ",\"from_node\":");
+    p = put_u64(p, from.node);
+  }
+  if (to.node != 0) {
+    p = put(p, ",\"to_node\":");
+    p = put_u64(p, to.node);
+  }
+  p = put(p, ",\"type\":");
+  p = put_json_string(p, type);
+  p = put(p, ",\"fields\":{");
+  bool first = true;
+  for_each_field([&](std::string_view name, value::type t, uint64_t num,
+                     std::string_view str) {
+    if (!first)
+      *p++ = ',';
+    first = false;
+    p = put_field(p, name, t, num, str);
+  });
+  return put(p, "}}\n");
+}
+
+} // namespace detail
+
+// Writes the trace line of `e`, newline included, at `p` (which has room for
+// encoded_size_bound(e) bytes) and returns its end:
+// {"mono_ns":..,"wall_ns":..,"node":1,"from":"leader#7","to":"txn_log#3",
+//  ["to_node":2,]"type":"log_append","fields":{"zxid":"0x100000001","n":1}}
+inline char* encode_to(const event& e, char* p) {
+  return detail::put_line(
+      p, e.mono_ns, e.wall_ns, e.node, e.from, e.to, e.type, [&](auto&& put) {
+        for (size_t i = 0; i < e.field_count; ++i) {
+          const auto& v = e.fields[i].v;
+          switch (v.kind()) {
+          case value::type::none:
+            break;
+          case value::type::str:
+            put(e.fields[i].name, v.kind(), 0, v.str());
+            break;
+          case value::type::i64:
+            put(e.fields[i].name, v.kind(), static_cast<uint64_t>(v.i64()),
+                std::string_view{});
+            break;
+          default:
+            put(e.fields[i].name, v.kind(), v.u64(), std::string_view{});
+          }
+        }
+      });
+}
+
+// Appends the trace line of `e` (see encode_to) to `out`.
+inline void encode(const event& e, std::string& out) {
+  detail::append_bounded(out, encoded_size_bound(e),
+                         [&](char* p) { return encode_to(e, p); });
+}
+
+// Where trace points put their events: the writer (writer.hpp), which
+// stamps each with the time, keeps it in a buffer of the calling thread and
+// formats it as a JSON line on a thread of its own. Must not block.
 class sink {
 public:
   virtual ~sink() = default;
-  virtual void push(std::string&& line) noexcept = 0;
-  // Blocks until every line pushed so far is written.
+  // Copies what `e` refers to; sets its time first (e.mono_ns, e.wall_ns
+  // are ignored).
+  virtual void record(const event& e) noexcept = 0;
+  // Blocks until every event recorded so far is written.
   virtual void drain() = 0;
 };
 
@@ -411,7 +542,7 @@ inline int64_t wall_now_ns() {
       .count();
 }
 
-// Encodes and queues one line. Out of line so that a trace point inlines to
+// Hands one event to the sink. Out of line so that a trace point inlines to
 // the mask test and a call.
 [[gnu::noinline]] inline void emit(actor_ref from, actor_ref to,
                                    std::string_view type,
@@ -420,18 +551,12 @@ inline int64_t wall_now_ns() {
   if (s == nullptr)
     return;
   event e;
-  e.mono_ns = mono_now_ns();
-  e.wall_ns = wall_now_ns();
-  e.node = detail::node_id.load(std::memory_order_relaxed);
   e.from = from;
   e.to = to;
   e.type = type;
   e.fields = fields.begin();
   e.field_count = fields.size();
-  std::string line;
-  line.reserve(256);
-  encode(e, line);
-  s->push(std::move(line));
+  s->record(e);
 }
 
 } // namespace zkd::tracer
@@ -445,7 +570,8 @@ inline int64_t wall_now_ns() {
 #define ZKD_TRACE_TO_NODE(from_kind, from_id, to_kind, to_id, to_node, type,   \
                           ...)                                                 \
   do {                                                                         \
-    if (__builtin_expect(                                                      \
+    if (::zkd::tracer::trace_points &&                                         \
+        __builtin_expect(                                                      \
             ::zkd::tracer::enabled(::zkd::tracer::kind::from_kind,             \
                                    ::zkd::tracer::kind::to_kind),              \
             0))                                                                \
@@ -463,7 +589,8 @@ inline int64_t wall_now_ns() {
 // traced.
 #define ZKD_TRACE_REFS(from, to, type, ...)                                    \
   do {                                                                         \
-    if (__builtin_expect(::zkd::tracer::enabled_mask() != 0, 0)) {             \
+    if (::zkd::tracer::trace_points &&                                         \
+        __builtin_expect(::zkd::tracer::enabled_mask() != 0, 0)) {             \
       ::zkd::tracer::actor_ref zkd_trace_from_ = (from);                       \
       ::zkd::tracer::actor_ref zkd_trace_to_ = (to);                           \
       if (::zkd::tracer::enabled(zkd_trace_from_.k, zkd_trace_to_.k))          \

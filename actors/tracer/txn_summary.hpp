@@ -97,7 +97,8 @@ template <class Entries>
 //                  batch.entries);
 #define ZKD_TRACE_TXNS(from_kind, from_id, to_kind, to_id, type, entries)      \
   do {                                                                         \
-    if (__builtin_expect(                                                      \
+    if (::zkd::tracer::trace_points &&                                         \
+        __builtin_expect(                                                      \
             ::zkd::tracer::enabled(::zkd::tracer::kind::from_kind,             \
                                    ::zkd::tracer::kind::to_kind),              \
             0))                                                                \

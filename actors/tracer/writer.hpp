@@ -1,15 +1,19 @@
 // Turning tracing on and off, and the thread that writes the trace file.
 //
-// Trace points (tracer.hpp) queue encoded lines on a lock-free list; a
-// thread of the tracer's own takes the whole list at once and appends it to
-// the file with one write(2). A trace point never waits for the file or for
-// a lock: if the writer falls behind by more than max_queued_lines, further
-// lines are dropped and counted, and a "trace_dropped" line says how many.
+// A trace point (tracer.hpp) copies its event, stamped, into a queue of its
+// own thread, under a lock nobody else takes but the writer, for as long as
+// it swaps the queue out. A thread of the tracer's own takes every queue
+// each poll, merges the events by time, formats them as JSON lines and
+// appends them to the file. A trace point never waits for the file: if the
+// writer falls behind by more than max_queued_bytes_per_thread, further
+// events are dropped and counted, and a "trace_dropped" line says how many.
 //
 // One tracer per process (a process runs one node).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,9 +21,9 @@
 
 namespace zkd::tracer {
 
-// Lines waiting for the writer beyond which new ones are dropped (about
-// 60 MB of typical lines).
-constexpr int64_t max_queued_lines = 250000;
+// Bytes of events a thread may have waiting for the writer before further
+// ones are dropped (about 300,000 typical events).
+constexpr size_t max_queued_bytes_per_thread = size_t{32} << 20;
 
 // The mask of a list of kind names (each one of config::actor_kinds(), or
 // "all" / "*" for every kind). On an unknown name returns nullopt and sets

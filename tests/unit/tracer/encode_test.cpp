@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "actors/tracer/record.hpp"
 #include "actors/tracer/tracer.hpp"
@@ -173,4 +174,44 @@ TEST_CASE("a txn's key fields are read from its header") {
   auto cut = b.substr(0, b.size() - 1);
   CHECK(summarize_txn(cut).path.empty());
   CHECK_FALSE(summarize_txn(b.substr(0, 31)).ok);
+}
+
+TEST_CASE("integers print as std::to_string prints them, at every length") {
+  // Two digits at a time: check each digit count and its edges.
+  std::vector<uint64_t> us{0, 9, 10, 99, 100, 101, 999, 1000, 65535};
+  for (uint64_t p = 10; p <= 1'000'000'000'000'000'000ULL; p *= 10) {
+    us.push_back(p - 1);
+    us.push_back(p);
+    us.push_back(p + 7);
+  }
+  us.push_back(UINT64_MAX);
+  for (auto u : us) {
+    auto line = encode_one({{"u", u}, {"i", -static_cast<int64_t>(u / 2)}});
+    INFO(line);
+    CHECK(line.find("\"u\":" + std::to_string(u) + ",") != std::string::npos);
+    CHECK(line.find("\"i\":" + std::to_string(-static_cast<int64_t>(u / 2)) +
+                    "}") != std::string::npos);
+  }
+}
+
+TEST_CASE("the size bound covers the worst case of every field") {
+  // Every byte of every string escaped to six, the longest kind names,
+  // the longest numbers and both node ids.
+  std::string nasty(300, '\x01');
+  event e;
+  e.mono_ns = INT64_MIN;
+  e.wall_ns = INT64_MIN;
+  e.node = UINT64_MAX;
+  e.from = actor_ref{kind::watch_dispatcher, UINT64_MAX, UINT64_MAX};
+  e.to = actor_ref{kind::client_listener, UINT64_MAX, UINT64_MAX};
+  e.type = nasty;
+  field fs[] = {{nasty, nasty}, {"n", INT64_MIN}, {"h", hex{UINT64_MAX}}};
+  e.fields = fs;
+  e.field_count = 3;
+  std::string out;
+  encode(e, out);
+  CHECK(out.size() <= encoded_size_bound(e));
+  std::string why;
+  CHECK(parse_json(out, &why));
+  INFO(why);
 }
