@@ -711,6 +711,9 @@ def main(argv=None):
     if not (os.path.isfile(zkd_bin) and os.access(zkd_bin, os.X_OK)):
         sys.stderr.write("compare.py: no zkd binary at %s (set ZKD_BIN or --zkd-bin)\n" % zkd_bin)
         return 2
+    # The harness starts standalone servers from $ZKD_BIN: --zkd-bin must
+    # reach it too, or they would run build/zkd.
+    os.environ["ZKD_BIN"] = zkd_bin
     t0 = time.monotonic()
     args.load_start = "%.1f" % os.getloadavg()[0]
 
