@@ -152,6 +152,7 @@ void begin_round(peer_ptr self, recovered rec) {
   // 64 MiB that was 80-150 ms of a failover on a busy machine; 16 MiB keeps
   // fallocate rare (a new segment per ~80k small txns) and a round short.
   log_opts.segment_bytes = 16u << 20;
+  log_opts.preallocate = txn_log::prealloc::zero_fill_ahead;
   // The log's own thread reports every fdatasync; mntr shows the figures.
   auto observer = [n = nd](const txn_log::sync_report& r) {
     ++n->metrics.fsyncs;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -698,12 +699,82 @@ void log_writer::close_segment() {
 }
 
 void log_writer::close() {
+  finish_spare();
   close_segment();
   if (dir_fd_ >= 0)
     ::close(dir_fd_);
   dir_fd_ = -1;
   buf_.clear();
   open_ = false;
+}
+
+namespace {
+
+constexpr const char* spare_name = "log.spare";
+constexpr const char* spare_tmp_name = "log.spare.tmp";
+
+// Makes `dir`/log.spare: zero-filled to `bytes`, synced, then renamed into
+// place, so a spare that exists is complete. Runs on its own thread.
+int make_spare(const std::string& dir, uint64_t bytes, bool fsync) {
+  auto tmp = dir + "/" + spare_tmp_name;
+  int fd = ::open(tmp.c_str(), O_CREAT | O_TRUNC | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return errno;
+  int rc = preallocate(fd, prealloc::zero_fill, 0, bytes);
+  if (rc == 0 && fsync)
+    rc = datasync(fd);
+  ::close(fd);
+  if (rc == 0 && ::rename(tmp.c_str(), (dir + "/" + spare_name).c_str()) != 0)
+    rc = errno;
+  if (rc != 0)
+    ::unlink(tmp.c_str());
+  return rc;
+}
+
+} // namespace
+
+prealloc log_writer::inline_preallocation() const {
+  return opts_.preallocate == prealloc::zero_fill_ahead ? prealloc::fallocate
+                                                        : opts_.preallocate;
+}
+
+// Starts making a spare unless a complete one is there already (one left by
+// an earlier run or round of this node).
+void log_writer::prepare_spare() {
+  if (opts_.preallocate != prealloc::zero_fill_ahead || spare_.valid())
+    return;
+  struct stat st;
+  auto path = dir_ + "/" + spare_name;
+  if (::stat(path.c_str(), &st) == 0 &&
+      static_cast<uint64_t>(st.st_size) == opts_.segment_bytes)
+    return;
+  spare_ = std::async(std::launch::async, make_spare, dir_, opts_.segment_bytes,
+                      opts_.fsync);
+}
+
+// Renames the spare to `path` if one is ready; false (and nothing changed)
+// if not, so the caller creates the segment itself rather than wait.
+bool log_writer::take_spare(const std::string& path) {
+  if (opts_.preallocate != prealloc::zero_fill_ahead)
+    return false;
+  if (spare_.valid()) {
+    if (spare_.wait_for(std::chrono::seconds(0)) != std::future_status::ready)
+      return false;
+    spare_.get(); // a failed spare is simply not there
+  }
+  struct stat st;
+  auto spare = dir_ + "/" + spare_name;
+  if (::stat(spare.c_str(), &st) != 0 ||
+      static_cast<uint64_t>(st.st_size) != opts_.segment_bytes)
+    return false;
+  return ::rename(spare.c_str(), path.c_str()) == 0;
+}
+
+// Waits for a spare being made (it takes milliseconds), so that no thread
+// of ours writes in the directory after close().
+void log_writer::finish_spare() {
+  if (spare_.valid())
+    spare_.get();
 }
 
 std::optional<log_error> log_writer::fail(log_error err) {
@@ -801,6 +872,9 @@ std::optional<log_error> log_writer::open(const std::string& dir,
     break;
   }
   open_ = true;
+  // A spare being made when the process died is incomplete.
+  ::unlink((dir_ + "/" + spare_tmp_name).c_str());
+  prepare_spare();
   return std::nullopt;
 }
 
@@ -821,7 +895,7 @@ std::optional<log_error> log_writer::open_segment_at(const segment_info& seg,
     if (::ftruncate(fd_, static_cast<off_t>(end_offset)) != 0)
       return sys_error("cannot truncate " + at(seg.path, end_offset), errno);
     auto target = std::max<uint64_t>(size, opts_.segment_bytes);
-    if (int rc = preallocate(fd_, opts_.preallocate, end_offset, target))
+    if (int rc = preallocate(fd_, inline_preallocation(), end_offset, target))
       return sys_error("cannot preallocate " + seg.path, rc);
     if (opts_.fsync) {
       if (int rc = datasync(fd_))
@@ -837,7 +911,12 @@ std::optional<log_error> log_writer::open_segment_at(const segment_info& seg,
 
 std::optional<log_error> log_writer::create_segment(int64_t first_zxid) {
   auto path = dir_ + "/" + segment_file_name(first_zxid);
-  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+  // A spare is renamed over nothing: no segment of that name can exist, as
+  // zxids only grow and truncate_after removes emptied segments.
+  bool spare = take_spare(path);
+  int fd =
+      spare ? ::open(path.c_str(), O_RDWR | O_CLOEXEC)
+            : ::open(path.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
   if (fd < 0)
     return sys_error("cannot create " + path, errno);
   auto undo = [&](log_error e) {
@@ -845,8 +924,11 @@ std::optional<log_error> log_writer::create_segment(int64_t first_zxid) {
     ::unlink(path.c_str());
     return e;
   };
-  if (int rc = preallocate(fd, opts_.preallocate, 0, opts_.segment_bytes))
-    return undo(sys_error("cannot preallocate " + path, rc));
+  if (!spare) {
+    if (int rc =
+            preallocate(fd, inline_preallocation(), 0, opts_.segment_bytes))
+      return undo(sys_error("cannot preallocate " + path, rc));
+  }
   char header[file_header_bytes];
   encode_file_header(header, first_zxid);
   if (int rc = pwrite_full(fd, header, sizeof(header), 0))
@@ -861,6 +943,9 @@ std::optional<log_error> log_writer::create_segment(int64_t first_zxid) {
   file_offset_ = file_header_bytes;
   seg_records_ = 0;
   ++stats_.segments_created;
+  if (spare)
+    ++stats_.spares_used;
+  prepare_spare();
   return std::nullopt;
 }
 

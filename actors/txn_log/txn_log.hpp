@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -146,6 +147,13 @@ enum class prealloc {
   none,      // grow the file with each write
   fallocate, // reserve the segment with posix_fallocate (cheap to create)
   zero_fill, // write zeros: slow to create, faster fdatasync afterwards
+  // zero_fill done ahead, on a thread of the writer's own: the next segment
+  // waits in the log directory as a zero-filled, synced spare file
+  // ("log.spare", which no reader takes for a segment). Each fdatasync then
+  // costs what zero_fill's does (on ext4, 100 us rather than fallocate's
+  // 160 us for 10 KiB: no unwritten extents to convert), and a new segment
+  // costs a rename. When the spare is not ready, fallocate.
+  zero_fill_ahead,
 };
 
 struct writer_options {
@@ -164,6 +172,7 @@ struct writer_stats {
   uint64_t fsyncs = 0;        // fdatasync calls on segment data
   uint64_t bytes_written = 0; // record bytes written
   uint64_t segments_created = 0;
+  uint64_t spares_used = 0; // segments made from a zero_fill_ahead spare
 };
 
 // Appends records to the newest segment. Not thread-safe: one owner (the
@@ -238,6 +247,10 @@ private:
   std::optional<log_error> sync_dir();
   std::optional<log_error> remove_segment(const std::string& path);
   void close_segment();
+  prealloc inline_preallocation() const;
+  void prepare_spare();
+  bool take_spare(const std::string& path);
+  void finish_spare();
 
   bool open_ = false;
   writer_options opts_;
@@ -253,6 +266,8 @@ private:
   std::optional<log_error> failed_;
   std::string recovery_warning_;
   writer_stats stats_;
+  // zero_fill_ahead: the spare being made (its result: 0 or an errno).
+  std::future<int> spare_;
 };
 
 } // namespace zkd::txn_log

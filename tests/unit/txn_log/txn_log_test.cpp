@@ -1,9 +1,12 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -104,8 +107,8 @@ TEST_CASE("an empty or missing log scans clean") {
 TEST_CASE("many records roll over segments and replay in order") {
   temp_dir tmp;
   auto dir = tmp.sub("log");
-  auto mode =
-      GENERATE(prealloc::none, prealloc::fallocate, prealloc::zero_fill);
+  auto mode = GENERATE(prealloc::none, prealloc::fallocate, prealloc::zero_fill,
+                       prealloc::zero_fill_ahead);
   log_writer w;
   REQUIRE_FALSE(w.open(dir, test_options(4096, mode)));
   std::vector<record> recs;
@@ -152,6 +155,62 @@ TEST_CASE("many records roll over segments and replay in order") {
   // A zxid between two records starts at the next one.
   auto between = scan_all(dir, recs[1234].first + 1);
   CHECK(between.records.front() == recs[1235]);
+}
+
+TEST_CASE("zero_fill_ahead makes new segments from a zero-filled spare") {
+  temp_dir tmp;
+  auto dir = tmp.sub("log");
+  std::filesystem::create_directories(dir);
+  auto spare = dir + "/log.spare";
+  auto spare_tmp = dir + "/log.spare.tmp";
+  // Left by a process that died while making a spare.
+  std::ofstream(spare_tmp) << "half";
+  constexpr uint64_t seg = 64 * 1024;
+  auto wait_for_spare = [&] {
+    for (int i = 0; i < 500 && !(std::filesystem::exists(spare) &&
+                                 file_size(spare) == seg);
+         ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(std::filesystem::exists(spare));
+    REQUIRE(file_size(spare) == seg);
+  };
+  log_writer w;
+  REQUIRE_FALSE(w.open(dir, test_options(seg, prealloc::zero_fill_ahead)));
+  CHECK_FALSE(std::filesystem::exists(spare_tmp));
+  std::vector<record> recs;
+  for (int64_t c = 1; c <= 600; ++c) {
+    int64_t z = (int64_t{1} << 32) | c;
+    recs.emplace_back(z, payload_for(z, 300));
+  }
+  for (auto& [z, payload] : recs) {
+    // With a spare always ready, every segment comes from one.
+    wait_for_spare();
+    REQUIRE_FALSE(w.append(z, payload));
+    REQUIRE_FALSE(w.sync());
+  }
+  auto segs = list_segments(dir);
+  REQUIRE(segs.size() >= 3);
+  CHECK(w.stats().segments_created == segs.size());
+  CHECK(w.stats().spares_used == segs.size());
+  w.close();
+  CHECK_FALSE(std::filesystem::exists(spare_tmp));
+  // Never taken for a segment, and the log reads back whole.
+  for (auto& s : segs)
+    CHECK(s.path != spare);
+  auto all = scan_all(dir);
+  CHECK(all.result.status == scan_status::clean);
+  CHECK(all.records == recs);
+
+  // A complete spare survives a reopen and is used, not made again.
+  wait_for_spare();
+  auto ino = std::filesystem::last_write_time(spare);
+  log_writer again;
+  REQUIRE_FALSE(again.open(dir, test_options(seg, prealloc::zero_fill_ahead)));
+  CHECK(std::filesystem::last_write_time(spare) == ino);
+  REQUIRE_FALSE(again.roll());
+  REQUIRE_FALSE(again.append(recs.back().first + 1, "next"));
+  REQUIRE_FALSE(again.sync());
+  CHECK(again.stats().spares_used == 1);
 }
 
 TEST_CASE("the callback can stop a scan") {
