@@ -149,8 +149,8 @@ void begin_round(peer_ptr self, recovered rec) {
   log_opts.fsync = nd->cfg.c.fsync;
   // Each round re-reads the last segment, preallocated tail included (it
   // must be zero), twice: in recovery and when the writer opens it. At
-  // 64 MiB that was 80-150 ms of a failover on a busy machine; 16 MiB keeps
-  // fallocate rare (a new segment per ~80k small txns) and a round short.
+  // 64 MiB that was 80-150 ms of a failover on a busy machine; 16 MiB (a
+  // new segment per ~80k small txns) keeps a round short.
   log_opts.segment_bytes = 16u << 20;
   log_opts.preallocate = txn_log::prealloc::zero_fill_ahead;
   // The log's own thread reports every fdatasync; mntr shows the figures.
