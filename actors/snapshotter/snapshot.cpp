@@ -308,6 +308,22 @@ std::optional<std::string> snapshot_writer::write(const void* data, size_t n) {
   }
   file_crc_ = crc32c_extend(file_crc_, p, n);
   offset_ += n;
+  auto step = opts_.writeback_step_bytes;
+  if (opts_.fsync && step != 0 && offset_ - writeback_started_ >= step) {
+    // Wait for the previous step (it has had a whole step's time), then
+    // start this one. Advice only: an error here shows in the final fsync.
+    if (writeback_started_ > writeback_waited_)
+      ::sync_file_range(
+          fd_, static_cast<off_t>(writeback_waited_),
+          static_cast<off_t>(writeback_started_ - writeback_waited_),
+          SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+              SYNC_FILE_RANGE_WAIT_AFTER);
+    writeback_waited_ = writeback_started_;
+    ::sync_file_range(fd_, static_cast<off_t>(writeback_started_),
+                      static_cast<off_t>(offset_ - writeback_started_),
+                      SYNC_FILE_RANGE_WRITE);
+    writeback_started_ = offset_;
+  }
   return std::nullopt;
 }
 
@@ -321,6 +337,7 @@ std::optional<std::string> snapshot_writer::open(const std::string& dir,
   final_ = dir + "/" + snapshot_file_name(h.zxid);
   temp_ = final_ + std::string(temp_suffix);
   offset_ = 0;
+  writeback_started_ = writeback_waited_ = 0;
   file_crc_ = 0;
   // O_TRUNC: a temporary file of an earlier attempt at the same zxid is
   // garbage.

@@ -153,6 +153,12 @@ private:
 
 struct write_options {
   bool fsync = true; // false: tests only, nothing is durable
+  // With fsync: start writing back every this many bytes as they are
+  // written, and wait for the step before, so that at most two steps are
+  // dirty. A snapshot of 100 MB then never lands on the disk in one burst
+  // that the log's fdatasync (every acknowledged write) has to queue
+  // behind; 0 leaves writeback to the kernel and the final fsync.
+  uint64_t writeback_step_bytes = 4u << 20;
 };
 
 // Writes one snapshot file. Every error names the file; after one, the
@@ -189,6 +195,8 @@ private:
   std::string final_;
   write_options opts_;
   uint64_t offset_ = 0;
+  uint64_t writeback_started_ = 0; // bytes handed to sync_file_range
+  uint64_t writeback_waited_ = 0;  // bytes known written back
   uint32_t file_crc_ = 0;
   std::optional<std::string> failed_;
 };
