@@ -21,6 +21,7 @@
 namespace zkd::snapshotter {
 
 using txn_log::fsync_dir;
+using txn_log::fsync_fd;
 
 namespace {
 
@@ -32,14 +33,6 @@ std::string hex(int64_t v) {
 
 std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
-}
-
-int fsync_fd(int fd) {
-  while (::fsync(fd) != 0) {
-    if (errno != EINTR)
-      return errno;
-  }
-  return 0;
 }
 
 // Creates `path` with `bytes`, synced. Returns an error text or "".

@@ -28,14 +28,6 @@ std::string errno_text(const std::string& what, int err) {
   return what + ": " + std::strerror(err);
 }
 
-int fsync_fd(int fd) {
-  while (::fsync(fd) != 0) {
-    if (errno != EINTR)
-      return errno;
-  }
-  return 0;
-}
-
 // Where the records to keep end in a segment, read before anything changes.
 struct cut_point {
   uint64_t end = 0;     // just past the last record <= zxid
@@ -88,6 +80,14 @@ std::string cut_file(const std::string& path, uint64_t end) {
 }
 
 } // namespace
+
+int fsync_fd(int fd) {
+  while (::fsync(fd) != 0) {
+    if (errno != EINTR)
+      return errno;
+  }
+  return 0;
+}
 
 std::string fsync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

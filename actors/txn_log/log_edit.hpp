@@ -25,4 +25,7 @@ std::string truncate_after(const std::string& log_dir, int64_t zxid);
 // durable. Returns an error text naming the directory, or "".
 std::string fsync_dir(const std::string& dir);
 
+// fsync(2) of `fd`, retried on EINTR. Returns 0 or the errno.
+int fsync_fd(int fd);
+
 } // namespace zkd::txn_log
