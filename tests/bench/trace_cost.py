@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -37,15 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import compare  # noqa: E402
-from compare import BenchZkd, Group, harness, run_bench  # noqa: E402
-
-
-def fmt(v, digits=0):
-    return "-" if v is None else "{:,.{}f}".format(v, digits)
-
-
-def ratio(a, b):
-    return None if a is None or not b else a / b
+from compare import BenchZkd, Group, fmt, harness, median, ratio, run_bench  # noqa: E402
 
 
 def count_dropped(path):
@@ -122,8 +113,7 @@ def main(argv=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
     def med(w, name, key):
-        vals = [r[key] for r in results.get((w, name), []) if r.get(key) is not None]
-        return statistics.median(vals) if vals else None
+        return median(r.get(key) for r in results.get((w, name), []))
 
     names = [v[0] for v in variants]
     head = ["workload"] + ["%s ops/s" % n for n in names] + \
@@ -136,15 +126,15 @@ def main(argv=None):
         tput = {n: med(w, n, "ops_per_s") for n in names}
         cpu = {n: med(w, n, "server_cpu_us_per_op") for n in names}
         row = [w] + [fmt(tput[n]) for n in names] + [fmt(cpu[n], 2) for n in names]
-        row.append(fmt(ratio(tput["traced"], tput["off"]), 2))
+        row.append(ratio(tput["traced"], tput["off"]))
         if "none" in names:
-            row.append(fmt(ratio(tput["off"], tput["none"]), 2))
+            row.append(ratio(tput["off"], tput["none"]))
         print("| " + " | ".join(row) + " |")
     print()
     print("%d x %d outstanding, %g s per run, median of %d; trace written at %s MB/s "
           "(median), %d events dropped in all; %s" %
           (args.sessions, args.outstanding, args.seconds, args.repeat,
-           fmt(statistics.median(trace_rates) if trace_rates else None), sum(dropped),
+           fmt(median(trace_rates)), sum(dropped),
            compare.machine_description()))
     return 0
 
