@@ -96,17 +96,6 @@ struct packed_field {
 };
 
 template <class T>
-char* put(char* p, const T& v) {
-  std::memcpy(p, &v, sizeof(T));
-  return p + sizeof(T);
-}
-
-char* put(char* p, std::string_view s) {
-  std::memcpy(p, s.data(), s.size());
-  return p + s.size();
-}
-
-template <class T>
 void store(char* at, T v) {
   std::memcpy(at, &v, sizeof(T));
 }
@@ -139,7 +128,7 @@ void pack(const event& e, int64_t mono_ns, byte_buffer& out) {
   store(p + offsetof(packed_event, field_count), count);
   store(p + offsetof(packed_event, type_len),
         static_cast<uint32_t>(e.type.size()));
-  p = put(p + sizeof(packed_event), e.type);
+  p = detail::put(p + sizeof(packed_event), e.type);
   uint8_t done = 0;
   for (size_t i = 0; i < e.field_count && done < count; ++i) {
     auto& f = e.fields[i];
@@ -162,9 +151,9 @@ void pack(const event& e, int64_t mono_ns, byte_buffer& out) {
     store(p + offsetof(packed_field, type), static_cast<uint8_t>(f.v.kind()));
     store(p + offsetof(packed_field, name_len),
           static_cast<uint8_t>(name.size()));
-    p = put(p + sizeof(packed_field), name);
+    p = detail::put(p + sizeof(packed_field), name);
     if (f.v.kind() == value::type::str)
-      p = put(p, f.v.str());
+      p = detail::put(p, f.v.str());
   }
   out.commit(p);
 }
