@@ -1112,6 +1112,20 @@ def new_ensemble(n=3, observers=0, config=None, **kwargs):
     return cls(n=n, observers=observers, config=config, **kwargs)
 
 
+def restore_ensemble(ens, request, timeout=90):
+    """For a test sharing a module's ensemble: every node running, unfrozen
+    and serving again (a test that killed or froze one leaves the restart to
+    the next), and the nodes' logs in the report if `request`'s test fails."""
+    for node in ens.nodes:
+        if node.stopped:
+            node.sigcont()
+        if not node.running():
+            node.start(wait=False)
+    ens.wait_serving(timeout)
+    request.node._servers_used = getattr(request.node, "_servers_used", []) + ens.nodes
+    return ens
+
+
 def tree_of(client, root):
     """{path: data} of `root` and everything below it, read through `client`
     (a KazooClient), after a sync so the answer includes every write the

@@ -26,7 +26,7 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import new_ensemble  # noqa: E402
+from harness import new_ensemble, restore_ensemble  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REL_BINARY = os.path.join("tests", "integration", "c_client", "c_client_test")
@@ -75,16 +75,8 @@ def _ens3():
 
 @pytest.fixture
 def ens3(_ens3, request):
-    """The shared ensemble with every node running and serving (a test that
-    killed one leaves the restart to the next test)."""
-    for node in _ens3.nodes:
-        if node.stopped:
-            node.sigcont()
-        if not node.running():
-            node.start(wait=False)
-    _ens3.wait_serving(90)
-    request.node._servers_used = getattr(request.node, "_servers_used", []) + _ens3.nodes
-    return _ens3
+    """The shared ensemble with every node running and serving."""
+    return restore_ensemble(_ens3, request)
 
 
 def run_case(binary, ens, tag, handlers=None):

@@ -29,7 +29,7 @@ from kazoo.protocol.states import EventType
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
-from harness import Events, new_ensemble, tree_of, wait_until  # noqa: E402
+from harness import Events, new_ensemble, restore_ensemble, tree_of, wait_until  # noqa: E402
 from rawclient import (EVENT_CHILDREN_CHANGED, EVENT_CREATED, EVENT_DATA_CHANGED,  # noqa: E402
                        OP_GET_CHILDREN, OP_SET_DATA, ZOK, RawClient, jute_bool, jute_buffer,
                        jute_int, jute_string)
@@ -58,32 +58,19 @@ _ens_obs = _module_ensemble(3, observers=1)
 _ens5 = _module_ensemble(5)
 
 
-def _restore(ens, request):
-    """Every node running, unfrozen and serving; the nodes' logs go into the
-    report of a failing test."""
-    for node in ens.nodes:
-        if node.stopped:
-            node.sigcont()
-        if not node.running():
-            node.start(wait=False)
-    ens.wait_serving(90)
-    request.node._servers_used = getattr(request.node, "_servers_used", []) + ens.nodes
-    return ens
-
-
 @pytest.fixture
 def ens3(_ens3, request):
-    return _restore(_ens3, request)
+    return restore_ensemble(_ens3, request)
 
 
 @pytest.fixture
 def ens_obs(_ens_obs, request):
-    return _restore(_ens_obs, request)
+    return restore_ensemble(_ens_obs, request)
 
 
 @pytest.fixture
 def ens5(_ens5, request):
-    return _restore(_ens5, request)
+    return restore_ensemble(_ens5, request)
 
 
 @pytest.fixture
