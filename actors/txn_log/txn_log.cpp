@@ -738,15 +738,19 @@ prealloc log_writer::inline_preallocation() const {
                                                         : opts_.preallocate;
 }
 
+// A spare only exists complete (make_spare renames it into place when it
+// is); one of another segment size is not used.
+bool log_writer::spare_exists() const {
+  struct stat st;
+  return ::stat((dir_ + "/" + spare_name).c_str(), &st) == 0 &&
+         static_cast<uint64_t>(st.st_size) == opts_.segment_bytes;
+}
+
 // Starts making a spare unless a complete one is there already (one left by
 // an earlier run or round of this node).
 void log_writer::prepare_spare() {
-  if (opts_.preallocate != prealloc::zero_fill_ahead || spare_.valid())
-    return;
-  struct stat st;
-  auto path = dir_ + "/" + spare_name;
-  if (::stat(path.c_str(), &st) == 0 &&
-      static_cast<uint64_t>(st.st_size) == opts_.segment_bytes)
+  if (opts_.preallocate != prealloc::zero_fill_ahead || spare_.valid() ||
+      spare_exists())
     return;
   spare_ = std::async(std::launch::async, make_spare, dir_, opts_.segment_bytes,
                       opts_.fsync);
@@ -762,12 +766,8 @@ bool log_writer::take_spare(const std::string& path) {
       return false;
     spare_.get(); // a failed spare is simply not there
   }
-  struct stat st;
-  auto spare = dir_ + "/" + spare_name;
-  if (::stat(spare.c_str(), &st) != 0 ||
-      static_cast<uint64_t>(st.st_size) != opts_.segment_bytes)
-    return false;
-  return ::rename(spare.c_str(), path.c_str()) == 0;
+  return spare_exists() &&
+         ::rename((dir_ + "/" + spare_name).c_str(), path.c_str()) == 0;
 }
 
 // Waits for a spare being made (it takes milliseconds), so that no thread

@@ -248,6 +248,7 @@ private:
   std::optional<log_error> remove_segment(const std::string& path);
   void close_segment();
   prealloc inline_preallocation() const;
+  bool spare_exists() const;
   void prepare_spare();
   bool take_spare(const std::string& path);
   void finish_spare();
