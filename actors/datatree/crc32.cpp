@@ -6,9 +6,11 @@ namespace zkd::datatree {
 
 namespace {
 
-// Slicing-by-4 tables for the reflected polynomial 0xEDB88320.
+// Slicing-by-8 tables for the reflected polynomial 0xEDB88320: t[s][b] is
+// the CRC of byte b followed by s zero bytes, so eight table lookups fold
+// eight input bytes at once.
 struct tables {
-  std::array<std::array<uint32_t, 256>, 4> t{};
+  std::array<std::array<uint32_t, 256>, 8> t{};
   tables() {
     for (uint32_t i = 0; i < 256; ++i) {
       uint32_t c = i;
@@ -17,7 +19,7 @@ struct tables {
       t[0][i] = c;
     }
     for (uint32_t i = 0; i < 256; ++i)
-      for (size_t s = 1; s < 4; ++s)
+      for (size_t s = 1; s < 8; ++s)
         t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
   }
 };
@@ -27,19 +29,25 @@ const tables& crc_tables() {
   return instance;
 }
 
+uint32_t load_le32(const unsigned char* p) noexcept {
+  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
+         (uint32_t{p[3]} << 24);
+}
+
 } // namespace
 
 uint32_t crc32_update(uint32_t crc, const void* data, size_t n) noexcept {
   auto& t = crc_tables().t;
   auto p = static_cast<const unsigned char*>(data);
   uint32_t c = ~crc;
-  while (n >= 4) {
-    c ^= uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-         (uint32_t{p[3]} << 24);
-    c = t[3][c & 0xFF] ^ t[2][(c >> 8) & 0xFF] ^ t[1][(c >> 16) & 0xFF] ^
-        t[0][c >> 24];
-    p += 4;
-    n -= 4;
+  while (n >= 8) {
+    uint32_t lo = c ^ load_le32(p);
+    uint32_t hi = load_le32(p + 4);
+    c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^
+        t[4][lo >> 24] ^ t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^
+        t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
+    p += 8;
+    n -= 8;
   }
   while (n-- > 0)
     c = (c >> 8) ^ t[0][(c ^ *p++) & 0xFF];

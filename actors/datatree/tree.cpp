@@ -131,10 +131,13 @@ struct tree::znode {
   uint32_t acl;  // index into the ACL cache
   uint32_t hash; // hash_path(path)
   uint32_t path_len : 31;
-  // Visited by the running capture iff equal to tree::mark_ (a spare bit,
-  // so the header stays 104 bytes).
+  // Visited by the running capture iff equal to tree::mark_ (a spare bit of
+  // path_len's word).
   uint32_t mark : 1;
   int32_t data_len; // -1: null data
+  // node_digest of the current state, kept as ZooKeeper's DataNode keeps
+  // its digest: a change subtracts the old one without recomputing it.
+  uint32_t digest;
   znode* first_child;
   znode* next_sibling;
   znode* prev_sibling;
@@ -202,7 +205,7 @@ struct tree::znode {
   }
 };
 
-static_assert(sizeof(tree::znode) == 104, "znode header layout");
+static_assert(sizeof(tree::znode) == 112, "znode header layout");
 
 // -- capture state ------------------------------------------------------------
 
@@ -498,7 +501,7 @@ tree::tree()
   index_->insert(root_);
   count_ = 1;
   data_size_ = 1;
-  digest_ += node_digest(root_);
+  digest_ += redigest(root_);
   make_system_node(root_, "/zookeeper");
   auto zk = find("/zookeeper");
   make_system_node(zk, "/zookeeper/quota");
@@ -524,7 +527,7 @@ void tree::make_system_node(znode* parent, std::string_view path) {
   index_->insert(n);
   ++count_;
   data_size_ += int64_t(path.size());
-  digest_ += node_digest(n);
+  digest_ += redigest(n);
 }
 
 tree::~tree() {
@@ -541,6 +544,11 @@ tree::znode* tree::find(std::string_view path) const {
   if (path.empty())
     return root_;
   return index_->find(path, hash_path(path));
+}
+
+uint64_t tree::redigest(znode* n) const {
+  n->digest = static_cast<uint32_t>(node_digest(n));
+  return n->digest;
 }
 
 // DigestCalculator.calculateDigest (digest version 2).
@@ -749,7 +757,7 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
   if (find(path) != nullptr)
     return wire::err::node_exists;
   touch(parent);
-  digest_ -= node_digest(parent);
+  digest_ -= parent->digest;
   if (parent_cversion == -1)
     parent_cversion = parent->cversion + 1;
   // Replaying over a fuzzy snapshot may see a create whose effect on the
@@ -772,8 +780,8 @@ wire::err tree::create_node(std::string_view path, const wire::opt_bytes& data,
     parent->first_child->prev_sibling = n;
   parent->first_child = n;
   ++parent->num_children;
-  digest_ += node_digest(parent);
-  digest_ += node_digest(n);
+  digest_ += redigest(parent);
+  digest_ += redigest(n);
   index_->insert(n);
   ++count_;
   data_size_ += int64_t(path.size()) + n->data_length();
@@ -813,7 +821,7 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
     if (capture_ && capture_->next == n)
       capture_->next = next_after_subtree(n);
   }
-  digest_ -= node_digest(parent);
+  digest_ -= parent->digest;
   if (n != nullptr) {
     if (n->prev_sibling)
       n->prev_sibling->next_sibling = n->next_sibling;
@@ -827,10 +835,10 @@ wire::err tree::delete_node(std::string_view path, int64_t zxid,
   // child exists (and never lowers it).
   if (zxid > parent->pzxid)
     parent->pzxid = zxid;
-  digest_ += node_digest(parent);
+  digest_ += redigest(parent);
   if (n == nullptr)
     return wire::err::no_node;
-  digest_ -= node_digest(n);
+  digest_ -= n->digest;
   index_->erase(n);
   --count_;
   int64_t bytes = n->data_length();
@@ -896,12 +904,12 @@ wire::err tree::set_data(std::string_view path, const wire::opt_bytes& data,
     return wire::err::no_node;
   int64_t old_len = n->data_length();
   touch(n);
-  digest_ -= node_digest(n);
+  digest_ -= n->digest;
   n = replace_data(n, data);
   n->mtime = time;
   n->mzxid = zxid;
   n->version = version;
-  digest_ += node_digest(n);
+  digest_ += redigest(n);
   if (out)
     *out = n->client();
   int64_t new_len = n->data_length();
@@ -920,12 +928,12 @@ wire::err tree::set_acl(std::string_view path,
   if (n == nullptr)
     return wire::err::no_node;
   touch(n);
-  digest_ -= node_digest(n);
+  digest_ -= n->digest;
   auto idx = acls_->add(acl);
   acls_->release(n->acl);
   n->acl = idx;
   n->aversion = version;
-  digest_ += node_digest(n);
+  digest_ += redigest(n);
   if (out)
     *out = n->client();
   return wire::err::ok;
@@ -1147,9 +1155,9 @@ void tree::quota_update_stat(const std::string& prefix, int64_t bytes_diff,
   (*stats)["count"] = get("count") + count_diff;
   (*stats)["bytes"] = get("bytes") + bytes_diff;
   touch(n);
-  digest_ -= node_digest(n);
+  digest_ -= n->digest;
   n = replace_data(n, format_stats(std::move(*stats)));
-  digest_ += node_digest(n);
+  digest_ += redigest(n);
 }
 
 void tree::quota_recount(std::string_view real_path) {
@@ -1171,10 +1179,10 @@ void tree::quota_recount(std::string_view real_path) {
     }
   }
   touch(stat);
-  digest_ -= node_digest(stat);
+  digest_ -= stat->digest;
   stat = replace_data(stat, "count=" + std::to_string(count) +
                                 ",bytes=" + std::to_string(bytes));
-  digest_ += node_digest(stat);
+  digest_ += redigest(stat);
 }
 
 void tree::quota_after_create(std::string_view path,
@@ -1258,10 +1266,10 @@ void tree::apply_one(const txn::header& h, int32_t type, const Body& b,
                                                   : x.parent_cversion;
                 if (cv > parent->cversion) {
                   touch(parent);
-                  digest_ -= node_digest(parent);
+                  digest_ -= parent->digest;
                   parent->cversion = cv;
                   parent->pzxid = h.zxid;
-                  digest_ += node_digest(parent);
+                  digest_ += redigest(parent);
                 }
               }
             }
@@ -1404,7 +1412,7 @@ int64_t tree::restore_node(std::string_view path, std::string_view data,
   auto n = find(path);
   if (n != nullptr) {
     touch(n);
-    digest_ -= node_digest(n);
+    digest_ -= n->digest;
     remove_ephemeral(n->ephemeral_owner, path);
     n = replace_data(n, data.data(), dlen);
     set_fields(n);
@@ -1429,7 +1437,7 @@ int64_t tree::restore_node(std::string_view path, std::string_view data,
     data_size_ += int64_t(path.size()) + n->data_length();
   }
   add_ephemeral(n->ephemeral_owner, path);
-  digest_ += node_digest(n);
+  digest_ += redigest(n);
   return int64_t{n->acl} + 1;
 }
 
@@ -1642,7 +1650,9 @@ void tree::check_invariants() const {
     auto path = n->path();
     TREE_REQUIRE(capture_ || n_mark(n) == mark_, "capture marks agree", path);
     data_size += int64_t(path.size()) + n->data_length();
-    digest += node_digest(n);
+    auto d = node_digest(n);
+    TREE_REQUIRE(n->digest == d, "cached digest", path);
+    digest += d;
     TREE_REQUIRE(n->acl < acl_uses.size(), "acl index", path);
     ++acl_uses[n->acl];
     if (n != root_) {

@@ -382,6 +382,8 @@ private:
   void add_ephemeral(int64_t owner, std::string_view path);
   void remove_ephemeral(int64_t owner, std::string_view path);
   uint64_t node_digest(const znode* n) const;
+  // Recomputes n's cached digest after a change and returns it.
+  uint64_t redigest(znode* n) const;
   void make_system_node(znode* parent, std::string_view path);
 
   std::unique_ptr<index> index_;
