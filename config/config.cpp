@@ -28,10 +28,11 @@ bool operator==(const cluster& x, const cluster& y) {
         c.min_session_timeout_ms, c.max_session_timeout_ms,
         c.max_client_connections, c.max_frame_bytes, c.four_letter_words,
         c.extended_types, c.container_check_interval_ms, c.fsync,
-        c.snapshot_count, c.snapshot_bytes, c.snapshot_retain, c.enforce_quota,
-        c.data_dir, c.data_log_dir, c.client.address, c.client.port,
-        c.admin.enabled, c.admin.address, c.admin.port, c.log.level, c.log.file,
-        c.log.levels, c.trace.file, c.trace.actors, c.super_digest, c.servers);
+        c.snapshot_count, c.snapshot_bytes, c.snapshot_tree_percent,
+        c.snapshot_retain, c.enforce_quota, c.data_dir, c.data_log_dir,
+        c.client.address, c.client.port, c.admin.enabled, c.admin.address,
+        c.admin.port, c.log.level, c.log.file, c.log.levels, c.trace.file,
+        c.trace.actors, c.super_digest, c.servers);
   };
   return settings(x) == settings(y);
 }

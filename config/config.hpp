@@ -88,6 +88,10 @@ struct cluster {
   // Log bytes between snapshots (ZooKeeper's snapSizeLimitInKb, 4 GiB by
   // default); 0: only snapshot_count counts.
   int64_t snapshot_bytes = int64_t{4} << 30;
+  // zkd only: a snapshot also waits for about this percentage of the tree's
+  // znodes in txns (see actors/snapshotter/trigger.hpp); 0: ZooKeeper's
+  // rule alone.
+  int64_t snapshot_tree_percent = 100;
   // Snapshots kept when older ones are purged (autopurge.snapRetainCount);
   // at least 3.
   int32_t snapshot_retain = 3;

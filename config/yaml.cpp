@@ -294,6 +294,7 @@ const std::vector<std::string> top_keys = {
     "fsync",
     "snapshot_count",
     "snapshot_bytes",
+    "snapshot_tree_percent",
     "snapshot_retain",
     "enforce_quota",
     "data_dir",
@@ -394,6 +395,8 @@ void read_top(reader& r, const fields& top, cluster& c) {
              "a number of transactions from 2 up");
   r.read_int(top, "snapshot_bytes", 0, int64_max, c.snapshot_bytes,
              "a number of bytes (0 = no size limit)");
+  r.read_int(top, "snapshot_tree_percent", 0, 10000, c.snapshot_tree_percent,
+             "a percentage from 0 (off) to 10000");
   // ZooKeeper's PurgeTxnLog keeps at least 3 snapshots.
   r.read_int(top, "snapshot_retain", 3, int32_max, c.snapshot_retain,
              "a number of snapshots from 3 up");
@@ -761,6 +764,7 @@ std::string to_yaml(const cluster& c, std::string_view header) {
   o << "fsync: " << boolean(c.fsync) << "\n";
   o << "snapshot_count: " << c.snapshot_count << "\n";
   o << "snapshot_bytes: " << c.snapshot_bytes << "\n";
+  o << "snapshot_tree_percent: " << c.snapshot_tree_percent << "\n";
   o << "snapshot_retain: " << c.snapshot_retain << "\n";
   o << "enforce_quota: " << boolean(c.enforce_quota) << "\n";
   o << "data_dir: " << quote(c.data_dir) << "\n";

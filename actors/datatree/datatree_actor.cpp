@@ -122,7 +122,7 @@ void count_logged(datatree_ptr self, uint64_t records, uint64_t bytes) {
   // The trigger stays due; the next txn after serving starts the snapshot.
   if (!st.nd->serving)
     return;
-  st.trigger->restart();
+  st.trigger->restart(st.sm->data().node_count());
   if (st.snap) {
     // ZooKeeper's SyncRequestProcessor: "Too busy to snap, skipping".
     spdlog::warn("datatree: a snapshot is due but the one of zxid 0x{:x} is "
@@ -279,7 +279,8 @@ caf::behavior datatree_impl(datatree_ptr self, std::shared_ptr<node> nd,
     });
     std::random_device rd;
     st.trigger = std::make_unique<snapshotter::snapshot_trigger>(
-        c.c.snapshot_count, c.c.snapshot_bytes, (uint64_t{rd()} << 32) ^ rd());
+        c.c.snapshot_count, c.c.snapshot_bytes, (uint64_t{rd()} << 32) ^ rd(),
+        c.c.snapshot_tree_percent, st.sm->data().node_count());
   }
   return {
       [=](local::request_batch& batch) {

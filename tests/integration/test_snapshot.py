@@ -117,6 +117,7 @@ def test_snapshots_purge_inspect_and_restart(server_factory, kazoo_factory):
     # Sessions long enough to outlive the restarts below: their ephemerals
     # are part of what must come back.
     srv = server_factory(ZkdServer, config={"snapshot_count": 60, "snapshot_retain": 3,
+                                            "snapshot_tree_percent": 0,
                                             "max_session_timeout_ms": 120000})
     client = kazoo_factory(srv)
     eph = kazoo_factory(srv, timeout=120.0)
@@ -232,7 +233,8 @@ def test_snapshots_purge_inspect_and_restart(server_factory, kazoo_factory):
 
 
 def test_kill9_during_snapshots_loses_nothing_acknowledged(server_factory, kazoo_factory):
-    srv = server_factory(ZkdServer, config={"snapshot_count": 20})
+    srv = server_factory(ZkdServer, config={"snapshot_count": 20,
+                                            "snapshot_tree_percent": 0})
     rng = random.Random(7)
     acked = {}
     for round_ in range(4):

@@ -87,6 +87,7 @@ TEST_CASE("an empty file is a standalone node with every default") {
     CHECK(c.container_check_interval_ms == 60000);
     CHECK(c.fsync);
     CHECK(c.snapshot_count == 100000);
+    CHECK(c.snapshot_tree_percent == 100);
     CHECK(c.data_dir == "./data");
     CHECK(c.data_log_dir.empty());
     CHECK(c.client.address == "127.0.0.1");
@@ -256,6 +257,9 @@ TEST_CASE("wrong types are errors at their line") {
   check_error("data_dir: \"\"\n", 1, "data_dir must not be empty");
   check_error("- a\n- b\n", 1, "the top level must be a mapping");
   check_error("snapshot_count: 1\n", 1, "from 2 up");
+  check_error("snapshot_tree_percent: 10001\n", 1,
+              "snapshot_tree_percent must be a percentage from 0 (off) to "
+              "10000, not 10001");
   check_error("max_client_connections: -1\n", 1, "0 = unlimited");
 }
 
@@ -498,6 +502,7 @@ TEST_CASE("to_yaml round-trips through parse_yaml") {
     c.fsync = false;
     c.snapshot_count = 77;
     c.snapshot_bytes = 12345;
+    c.snapshot_tree_percent = 0;
     c.snapshot_retain = 5;
     c.enforce_quota = true;
     c.data_dir = "/data dir/with \"quotes\" and: colon";

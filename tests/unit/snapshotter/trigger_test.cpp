@@ -59,6 +59,28 @@ TEST_CASE("the byte limit fires on its own, and 0 turns it off") {
   CHECK_FALSE(off.logged(1, uint64_t{1} << 40));
 }
 
+TEST_CASE("with a tree percent, a large tree spaces snapshots further") {
+  // 1000 znodes at 100%: between 500 and 1000 records, the count's 10..20
+  // is below it.
+  snapshot_trigger t(20, 0, 3, 100, 1000);
+  CHECK(t.record_threshold() >= 500);
+  CHECK(t.record_threshold() < 1000);
+  // A tree below the count leaves ZooKeeper's rule in charge.
+  t.restart(8);
+  CHECK(t.record_threshold() >= 10);
+  CHECK(t.record_threshold() < 20);
+  // 200% of 10^6 znodes: 10^6 + [0, 10^6).
+  t = snapshot_trigger(20, 0, 4, 200, 1000000);
+  CHECK(t.record_threshold() >= 1000000);
+  CHECK(t.record_threshold() < 2000000);
+  // Percent 0 is ZooKeeper's rule whatever the tree.
+  snapshot_trigger off(20, 0, 5, 0, 1000000);
+  CHECK(off.record_threshold() < 20);
+  // No overflow for the largest percent and a huge tree.
+  snapshot_trigger huge(20, 0, 6, 10000, uint64_t{1} << 56);
+  CHECK(huge.record_threshold() >= (uint64_t{1} << 62));
+}
+
 TEST_CASE("snapshot_count 2, the minimum, still works") {
   snapshot_trigger t(2, 0, 9);
   CHECK_FALSE(t.logged(1, 1));
