@@ -171,6 +171,22 @@ class Events:
         with self.cond:
             return self.cond.wait_for(lambda: predicate(self.items), timeout)
 
+    def wait_settled(self, last, timeout, hold=0.3):
+        """Waits until the newest item is `last` and nothing follows it for
+        `hold` seconds (e.g. a connection that holds: after a leader dies, a
+        follower that has not noticed yet may take a session back and drop it
+        a moment later for the election)."""
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.cond.wait_for(
+                        lambda: self.items and self.items[-1] == last, left):
+                    return False
+                seen = len(self.items)
+                if not self.cond.wait_for(lambda: len(self.items) != seen, hold):
+                    return True
+
 
 def _kazoo_connects(hostport, timeout):
     from kazoo.client import KazooClient
