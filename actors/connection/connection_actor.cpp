@@ -133,13 +133,18 @@ void shutdown(conn_ptr self) {
   self->quit();
 }
 
-// Appends to CAF's write buffer; the caller flushes.
-void write_bytes(conn_ptr self, const std::vector<char>& bytes) {
+// Appends to CAF's write buffer; the caller flushes. Replies written
+// directly after this wait until CAF has written it (see write_out).
+void queue_to_caf(conn_ptr self, const char* p, size_t n) {
   auto& st = self->state;
-  st.nd->metrics.bytes_sent.add(bytes.size());
   auto& out = self->wr_buf(st.hdl);
-  out.insert(out.end(), bytes.begin(), bytes.end());
+  out.insert(out.end(), p, p + n);
   st.caf_queued = true;
+}
+
+void write_bytes(conn_ptr self, const std::vector<char>& bytes) {
+  self->state.nd->metrics.bytes_sent.add(bytes.size());
+  queue_to_caf(self, bytes.data(), bytes.size());
 }
 
 // Writes replies straight to the socket while CAF holds none of ours. CAF
@@ -152,21 +157,16 @@ void write_bytes(conn_ptr self, const std::vector<char>& bytes) {
 // Returns the bytes left to CAF.
 size_t write_out(conn_ptr self, const std::vector<char>& bytes) {
   auto& st = self->state;
-  if (st.fd < 0 || st.caf_queued) {
-    write_bytes(self, bytes);
-    self->flush(st.hdl);
-    return bytes.size();
-  }
   st.nd->metrics.bytes_sent.add(bytes.size());
-  auto n =
-      ::send(st.fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  size_t done = n > 0 ? static_cast<size_t>(n) : 0;
-  if (done == bytes.size())
-    return 0;
-  auto& out = self->wr_buf(st.hdl);
-  out.insert(out.end(), bytes.begin() + static_cast<ptrdiff_t>(done),
-             bytes.end());
-  st.caf_queued = true;
+  size_t done = 0;
+  if (st.fd >= 0 && !st.caf_queued) {
+    auto n =
+        ::send(st.fd, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    done = n > 0 ? static_cast<size_t>(n) : 0;
+    if (done == bytes.size())
+      return 0;
+  }
+  queue_to_caf(self, bytes.data() + done, bytes.size() - done);
   self->flush(st.hdl);
   return bytes.size() - done;
 }
