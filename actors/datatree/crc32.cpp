@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "actors/txn_log/byte_order.hpp"
+
 namespace zkd::datatree {
 
 namespace {
@@ -29,20 +31,16 @@ const tables& crc_tables() {
   return instance;
 }
 
-uint32_t load_le32(const unsigned char* p) noexcept {
-  return uint32_t{p[0]} | (uint32_t{p[1]} << 8) | (uint32_t{p[2]} << 16) |
-         (uint32_t{p[3]} << 24);
-}
-
 } // namespace
 
 uint32_t crc32_update(uint32_t crc, const void* data, size_t n) noexcept {
   auto& t = crc_tables().t;
   auto p = static_cast<const unsigned char*>(data);
+  using txn_log::load_le32;
   uint32_t c = ~crc;
   while (n >= 8) {
-    uint32_t lo = c ^ load_le32(p);
-    uint32_t hi = load_le32(p + 4);
+    uint32_t lo = c ^ load_le32(reinterpret_cast<const char*>(p));
+    uint32_t hi = load_le32(reinterpret_cast<const char*>(p + 4));
     c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^
         t[4][lo >> 24] ^ t[3][hi & 0xFF] ^ t[2][(hi >> 8) & 0xFF] ^
         t[1][(hi >> 16) & 0xFF] ^ t[0][hi >> 24];
