@@ -175,7 +175,7 @@ size_t write_out(conn_ptr self, const std::vector<char>& bytes) {
 // default multiplexer makes a connection handle's id its socket
 // (conn_hdl_from_socket); that is checked against the peer CAF reports, and
 // if it does not hold, CAF writes everything as before.
-int direct_fd(conn_ptr self, caf::io::connection_handle hdl) {
+int direct_fd(caf::io::connection_handle hdl, uint16_t caf_port) {
   auto id = hdl.id();
   if (id < 0 || id > INT32_MAX)
     return -1;
@@ -189,7 +189,7 @@ int direct_fd(conn_ptr self, caf::io::connection_handle hdl) {
     port = ntohs(reinterpret_cast<sockaddr_in*>(&sa)->sin_port);
   else if (sa.ss_family == AF_INET6)
     port = ntohs(reinterpret_cast<sockaddr_in6*>(&sa)->sin6_port);
-  return port != 0 && port == self->remote_port(hdl) ? fd : -1;
+  return port != 0 && port == caf_port ? fd : -1;
 }
 
 // Counts the replies (not notifications) in a run of frames so the latency
@@ -480,8 +480,8 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
   st.hdl = hdl;
   st.id = conn_id;
   st.generation = st.nd->client_generation;
-  st.remote =
-      self->remote_addr(hdl) + ":" + std::to_string(self->remote_port(hdl));
+  const auto remote_port = self->remote_port(hdl);
+  st.remote = self->remote_addr(hdl) + ":" + std::to_string(remote_port);
   st.info.remote = st.remote;
   st.info.established_ms = wall_ms();
   publish_info(self);
@@ -491,7 +491,7 @@ connection_impl(caf::stateful_actor<conn_state, caf::io::broker>* self,
   self->configure_read(hdl, caf::io::receive_policy::at_most(16384));
   // Tells us how many reply bytes the client has not taken yet.
   self->ack_writes(hdl, true);
-  st.fd = direct_fd(self, hdl);
+  st.fd = direct_fd(hdl, remote_port);
   if (st.fd < 0)
     spdlog::warn("connection {} from {}: no socket to write to directly; "
                  "replies go through CAF's write buffer",
